@@ -1,0 +1,25 @@
+/**
+ * Process state handed to every command once, built in main(): the only place that reads
+ * process globals. Commands write through it and set `exitCode`; only main() exits.
+ */
+export interface CliContext {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  argv: readonly string[];
+  /** Set by a command to a non-zero code (assert failed, degraded run, …). */
+  exitCode: number;
+  /** Live terminal view allowed: stdout is a TTY and CI is unset. */
+  interactive: boolean;
+  /** Registered by long runs: called on SIGINT/SIGTERM to write partial results; resolves when done. */
+  onInterrupt?: () => Promise<void>;
+}
+
+export function out(ctx: CliContext, text: string): void {
+  ctx.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function err(ctx: CliContext, text: string): void {
+  ctx.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,77 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import type { CliContext } from './context.js';
+import { registerPlan } from './plan.js';
+import { registerReplay } from './replay.js';
+import { registerEngine } from './engine.js';
+import { registerProfile } from './profile.js';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('orbitflow')
+    .description('SLO-aware KV-cache placement for long-context LLM serving: profile a GPU, plan per-layer KV placements, replay production traces with a feedback controller.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(`orbitflow: ${s.replace(/^error: /, '')}`),
+    });
+  // .command() copies the settings above into each subcommand (exitOverride, output).
+  registerProfile(program, ctx);
+  registerPlan(program, ctx);
+  registerReplay(program, ctx);
+  registerEngine(program, ctx);
+  return program;
+}
+
+function report(ctx: CliContext, e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+    // commander already printed its message.
+    return ExitCode.badInput;
+  }
+  if (OrbitflowError.is(e)) {
+    ctx.stderr.write(`orbitflow: ${e.message}\n`);
+    if (e.hint) ctx.stderr.write(`  hint: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  ctx.stderr.write(`orbitflow: internal error: ${err?.message ?? String(e)}\n`);
+  if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${err?.stack ?? ''}\n`);
+  return 70;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const ctx: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    argv,
+    exitCode: 0,
+    interactive: Boolean(process.stdout.isTTY) && !process.env.CI,
+  };
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(ExitCode.interrupted);
+    interrupted = true;
+    const finish = ctx.onInterrupt ? ctx.onInterrupt() : Promise.resolve();
+    finish.catch((e) => report(ctx, e)).finally(() => process.exit(ExitCode.interrupted));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let code: number;
+  try {
+    await buildProgram(ctx).parseAsync([...argv]);
+    code = ctx.exitCode;
+  } catch (e) {
+    code = report(ctx, e);
+  }
+  if (interrupted) return; // the signal handler exits once partial results are written
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  // Let stdout drain before exiting (large --json output on a pipe).
+  process.stdout.write('', () => process.exit(code));
+}
