@@ -1,27 +1,10 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import type { TraceFormat } from '../trace/types.js';
-import { nonNegativeNumber, positiveInt, positiveNumber, nonNegativeInt } from './parse-options.js';
+import type { TraceOptions } from '../trace/options.js';
 
-/** Trace reading and transform options shared by `replay` and `plan --trace`. */
-export interface TraceOptions {
-  format?: TraceFormat;
-  /** Generic CSV/JSONL column map: `time=…,input=…,output=…[,time-unit=s|ms|us]`. */
-  columns?: string;
-  /** OrbitFlow artifact traces: milliseconds per decode-step unit of `arrival_time`. */
-  stepMs?: number;
-  /** BurstGPT: keep rows whose `Model` equals this. */
-  filterModel?: string;
-  skipBadRows: boolean;
-  window?: { startS: number; durationS: number };
-  limit?: number;
-  speedup: number;
-  rateScale: number;
-  jitterMs: number;
-  maxInput?: number;
-  maxOutput?: number;
-  seed: number;
-}
+export type { TraceOptions };
+import { nonNegativeNumber, positiveInt, positiveNumber, nonNegativeInt } from './parse-options.js';
 
 function parseWindow(v: string): { startS: number; durationS: number } {
   const m = /^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(v);
@@ -63,5 +46,3 @@ export function traceOptionsFrom(o: Record<string, unknown>): TraceOptions {
     seed: (o.seed as number | undefined) ?? 0,
   };
 }
-
-export const DEFAULT_TRACE_OPTIONS: TraceOptions = { skipBadRows: false, speedup: 1, rateScale: 1, jitterMs: 0, seed: 0 };

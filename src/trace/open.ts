@@ -1,4 +1,4 @@
-import type { TraceOptions } from '../cli/trace-options.js';
+import type { TraceOptions } from './options.js';
 import type { TraceFormat, TraceRequest } from './types.js';
 
 // Interface placeholder; the trace readers implement it (issue: replay).
