@@ -1,0 +1,360 @@
+import { placementForDistance, placementFromLayers } from '../core/placement.js';
+import { percentile } from '../core/stats.js';
+import type { CostModel, StepRequest } from '../cost/cost-model.js';
+import type { BatchPlan } from '../planner/types.js';
+import { DepositTracker } from './deposit-tracker.js';
+import { DEFAULT_DRIFT, DriftCorrector, type DriftOptions } from './drift-corrector.js';
+import {
+  TRIGGERS,
+  type ActionRecord,
+  type BatchSolver,
+  type ControlAction,
+  type ObservedRequest,
+  type SolveRequest,
+  type StepObservation,
+  type Trigger,
+} from './types.js';
+
+export interface ControllerConfig {
+  /** Builds the cost model with the running correction applied. */
+  costFor(computeScale: number, bandwidthScale: number): CostModel;
+  budgetBlocks: number;
+  /** Decode window W: the re-plan interval and the memory-forecast horizon, in steps. */
+  windowSteps: number;
+  /** TPOT SLO per request (ms/token); undefined = none. */
+  sloFor(id: string): number | undefined;
+  pausePolicy: string;
+  /** Solver time limit, ms; the effective limit is also capped by solveBudgetFraction · last step time. */
+  timeLimitMs: number;
+  solveBudgetFraction: number;
+  drift: DriftOptions;
+  /** A request paused longer than this is never chosen as a victim again (no starvation). */
+  maxPauseMs: number;
+  seed: number;
+}
+
+export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlocks' | 'sloFor'> = {
+  windowSteps: 32,
+  pausePolicy: 'longest',
+  timeLimitMs: 50,
+  solveBudgetFraction: 1,
+  drift: DEFAULT_DRIFT,
+  maxPauseMs: 5_000,
+  seed: 0,
+};
+
+interface ReadyPlan {
+  action: ControlAction;
+  record: ActionRecord;
+  readyAtMs: number;
+}
+
+export interface ControllerSummary {
+  plansApplied: number;
+  plansRejected: number;
+  triggers: Record<Trigger, number>;
+  lastTrigger: Trigger | null;
+  solveMs: { p50: number; p99: number; max: number; count: number };
+  pausedNow: number;
+  pausesIssued: number;
+  resumesIssued: number;
+  maxPauseMs: number;
+  correction: { computeScale: number; bandwidthScale: number };
+  calibration: CalibrationReport;
+}
+
+export interface CalibrationReport {
+  steps: number;
+  /** |measured − predicted| / measured, with the raw profile. */
+  stepErrorBefore: { median: number; p95: number };
+  /** The same with the controller's running correction. */
+  stepErrorAfter: { median: number; p95: number };
+  meanPredictedStepMs: number;
+  meanMeasuredStepMs: number;
+}
+
+function toStepRequests(cost: CostModel, reqs: readonly ObservedRequest[]): StepRequest[] {
+  const out: StepRequest[] = [];
+  for (const r of reqs) {
+    if (r.paused) continue;
+    const placement = r.distance !== null ? placementForDistance(cost.layers, r.distance) : placementFromLayers(cost.layers, r.offloaded);
+    out.push({ contextTokens: r.contextTokens, placement });
+  }
+  return out;
+}
+
+/**
+ * The feedback controller. Fed one observation per engine step, it decides when the active plan
+ * is stale (a named trigger), solves for the batch expected at the next step while the engine
+ * keeps running, and hands back the newest finished plan. It knows nothing of HTTP or clocks:
+ * adapters (in-process for virtual time, control protocol for a live engine) drive it.
+ */
+export class Controller {
+  readonly deposits = new DepositTracker();
+  readonly actions: ActionRecord[] = [];
+  readonly triggers: Record<Trigger, number> = Object.fromEntries(TRIGGERS.map((t) => [t, 0])) as Record<Trigger, number>;
+  private readonly drift: DriftCorrector;
+  private readonly solveTimes: number[] = [];
+  private readonly errBefore: number[] = [];
+  private readonly errAfter: number[] = [];
+  private predictedSum = 0;
+  private measuredSum = 0;
+  private cost: CostModel;
+  private readonly baseCost: CostModel;
+  private lastSignature = '';
+  private stepsSincePlan = 0;
+  private pending = false;
+  private ready: ReadyPlan | null = null;
+  private active: ActionRecord | null = null;
+  private forceTrigger: Trigger | null = null;
+  private lastTrigger: Trigger | null = null;
+  private readonly pausedSince = new Map<string, number>();
+  private maxPausedMs = 0;
+  private pausesIssued = 0;
+  private resumesIssued = 0;
+  private lastStepMs = 0;
+
+  constructor(
+    private readonly cfg: ControllerConfig,
+    private readonly solver: BatchSolver,
+    /** Wall clock for solve timing. */
+    private readonly wallNow: () => number = () => performance.now(),
+  ) {
+    this.drift = new DriftCorrector(cfg.drift);
+    this.baseCost = cfg.costFor(1, 1);
+    this.cost = this.baseCost;
+  }
+
+  /** Token times from the client (live) or the engine (virtual), for the online deposit. */
+  onTokens(id: string, nowMs: number, tokens: number): void {
+    const slo = this.cfg.sloFor(id);
+    if (slo === undefined) return;
+    this.deposits.register(id, slo);
+    this.deposits.onTokens(id, nowMs, tokens);
+  }
+
+  onFinished(id: string): void {
+    this.deposits.forget(id);
+    this.pausedSince.delete(id);
+  }
+
+  /** Feed one engine step. Returns the trigger that started a solve, if one did. */
+  observe(obs: StepObservation): Trigger | null {
+    this.lastStepMs = obs.stepMs;
+    this.trackPauses(obs);
+    const trigger = this.feedback(obs) ?? this.checkTriggers(obs);
+    this.stepsSincePlan++;
+    if (trigger === null || this.pending) return null;
+    this.startSolve(obs, trigger);
+    return trigger;
+  }
+
+  private trackPauses(obs: StepObservation): void {
+    for (const r of obs.requests) {
+      if (r.paused) {
+        const since = this.pausedSince.get(r.id);
+        if (since === undefined) this.pausedSince.set(r.id, obs.nowMs);
+        else this.maxPausedMs = Math.max(this.maxPausedMs, obs.nowMs - since);
+      } else {
+        this.pausedSince.delete(r.id);
+      }
+    }
+  }
+
+  /** Compare the step with the model's prediction; update the correction; maybe fire `drift`. */
+  private feedback(obs: StepObservation): Trigger | null {
+    const reqs = toStepRequests(this.baseCost, obs.requests);
+    if (reqs.length === 0 || obs.stepMs <= 0) return null;
+    const base = this.baseCost.stepTime(reqs);
+    const corrected = this.cost === this.baseCost ? base : this.cost.stepTime(reqs);
+    this.errBefore.push(Math.abs(obs.stepMs - base.totalMs) / obs.stepMs);
+    this.errAfter.push(Math.abs(obs.stepMs - corrected.totalMs) / obs.stepMs);
+    this.predictedSum += corrected.totalMs;
+    this.measuredSum += obs.stepMs;
+    if (this.active) {
+      const a = this.active;
+      a.measuredStepMs = ((a.measuredStepMs ?? 0) * a.measuredSteps + obs.stepMs) / (a.measuredSteps + 1);
+      a.measuredSteps++;
+    }
+    const drifted = this.drift.observe(
+      {
+        predictedComputeMs: base.computeMs,
+        predictedTransferMs: base.transferMs,
+        predictedTotalMs: base.totalMs,
+        measuredComputeMs: obs.computeMs,
+        measuredTransferMs: obs.transferMs,
+        measuredTotalMs: obs.stepMs,
+      },
+      corrected.totalMs,
+    );
+    if (!drifted) return null;
+    this.cost = this.cfg.costFor(this.drift.computeScale, this.drift.bandwidthScale);
+    return 'drift';
+  }
+
+  private checkTriggers(obs: StepObservation): Trigger | null {
+    if (this.forceTrigger) {
+      const t = this.forceTrigger;
+      this.forceTrigger = null;
+      return t;
+    }
+    const sig = signature(obs.requests);
+    if (sig !== this.lastSignature) return 'batch-changed';
+    if (this.forecastBlocks(obs.requests) > this.cfg.budgetBlocks) return 'memory-forecast';
+    if (this.stepsSincePlan >= this.cfg.windowSteps) return 'window';
+    return null;
+  }
+
+  /** GPU blocks the current placements need after W more steps of growth. */
+  private forecastBlocks(reqs: readonly ObservedRequest[]): number {
+    let blocks = 0;
+    for (const r of reqs) {
+      if (r.paused) continue;
+      const placement = r.distance !== null ? placementForDistance(this.cost.layers, r.distance) : placementFromLayers(this.cost.layers, r.offloaded);
+      blocks += this.cost.gpuBlocks(r.contextTokens, placement, this.cfg.windowSteps);
+    }
+    return blocks;
+  }
+
+  private startSolve(obs: StepObservation, trigger: Trigger): void {
+    this.triggers[trigger]++;
+    this.lastTrigger = trigger;
+    this.lastSignature = signature(obs.requests);
+    this.stepsSincePlan = 0;
+    this.pending = true;
+    const noPause: string[] = [];
+    for (const [id, since] of this.pausedSince) if (obs.nowMs - since >= this.cfg.maxPauseMs) noPause.push(id);
+    // One step ahead: plan for the batch as it will be when the plan lands (one token longer).
+    const request: SolveRequest = {
+      requests: obs.requests.map((r) => ({
+        id: r.id,
+        contextTokens: r.contextTokens + 1,
+        sloTpotMs: this.cfg.sloFor(r.id),
+        depositTokens: this.deposits.balance(r.id, obs.nowMs),
+      })),
+      budgetBlocks: this.cfg.budgetBlocks,
+      windowSteps: this.cfg.windowSteps,
+      timeLimitMs: Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastStepMs || this.cfg.timeLimitMs))),
+      pausePolicy: this.cfg.pausePolicy,
+      computeScale: this.drift.computeScale,
+      bandwidthScale: this.drift.bandwidthScale,
+      seed: this.cfg.seed + this.actions.length,
+      noPause,
+    };
+    const wall0 = this.wallNow();
+    const wasPaused = new Set(obs.requests.filter((r) => r.paused).map((r) => r.id));
+    const current = new Map(obs.requests.map((r) => [r.id, r.distance]));
+    this.solver.solve(request).then(
+      (plan) => {
+        const solveMs = this.wallNow() - wall0;
+        this.solveTimes.push(solveMs);
+        this.ready = { ...this.toAction(plan, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
+        this.pending = false;
+      },
+      () => {
+        this.pending = false;
+        this.forceTrigger = 'rejected';
+      },
+    );
+  }
+
+  private toAction(
+    plan: BatchPlan,
+    obs: StepObservation,
+    trigger: Trigger,
+    solveMs: number,
+    wasPaused: ReadonlySet<string>,
+    current: ReadonlyMap<string, number | null>,
+  ): { action: ControlAction; record: ActionRecord } {
+    const pausedNow = new Set(plan.paused);
+    const pause = plan.paused.filter((id) => !wasPaused.has(id));
+    const resume = [...wasPaused].filter((id) => !pausedNow.has(id));
+    const placements = plan.placements.filter((p) => !p.paused).map((p) => ({ id: p.id, distance: p.distance }));
+    const changed = placements.filter((p) => current.get(p.id) !== p.distance).length;
+    const record: ActionRecord = {
+      seq: this.actions.length,
+      trigger,
+      basedOnStep: obs.step,
+      appliedAtStep: null,
+      solvedAtMs: obs.nowMs,
+      appliedAtMs: null,
+      solveMs,
+      status: plan.certificate.status,
+      predictedStepMs: plan.step.totalMs,
+      predictedViolations: plan.violations,
+      paused: pause,
+      resumed: resume,
+      changedPlacements: changed,
+      measuredStepMs: null,
+      measuredSteps: 0,
+    };
+    this.actions.push(record);
+    return { action: { basedOnStep: obs.step, placements, pause, resume }, record };
+  }
+
+  /** The newest finished plan if it is ready by `nowMs` (consumed), else null. */
+  takeReady(nowMs: number): { action: ControlAction; record: ActionRecord } | null {
+    if (!this.ready || this.ready.readyAtMs > nowMs) return null;
+    const r = this.ready;
+    this.ready = null;
+    return r;
+  }
+
+  get solving(): boolean {
+    return this.pending;
+  }
+
+  markApplied(record: ActionRecord, step: number, nowMs: number): void {
+    record.appliedAtStep = step;
+    record.appliedAtMs = nowMs;
+    this.active = record;
+    this.pausesIssued += record.paused.length;
+    this.resumesIssued += record.resumed.length;
+  }
+
+  markRejected(record: ActionRecord, reason: string): void {
+    record.rejectedReason = reason;
+    this.forceTrigger = 'rejected';
+  }
+
+  /** Current prediction of the running correction, for the live view. */
+  get correction(): { computeScale: number; bandwidthScale: number } {
+    return { computeScale: this.drift.computeScale, bandwidthScale: this.drift.bandwidthScale };
+  }
+
+  summary(pausedNow = this.pausedSince.size): ControllerSummary {
+    const stats = (xs: number[]) => ({ median: percentile(xs, 50), p95: percentile(xs, 95) });
+    return {
+      plansApplied: this.actions.filter((a) => a.appliedAtStep !== null).length,
+      plansRejected: this.actions.filter((a) => a.rejectedReason !== undefined).length,
+      triggers: { ...this.triggers },
+      lastTrigger: this.lastTrigger,
+      solveMs: {
+        p50: percentile(this.solveTimes, 50),
+        p99: percentile(this.solveTimes, 99),
+        max: this.solveTimes.length ? Math.max(...this.solveTimes) : 0,
+        count: this.solveTimes.length,
+      },
+      pausedNow,
+      pausesIssued: this.pausesIssued,
+      resumesIssued: this.resumesIssued,
+      maxPauseMs: this.maxPausedMs,
+      correction: this.correction,
+      calibration: {
+        steps: this.errBefore.length,
+        stepErrorBefore: stats(this.errBefore),
+        stepErrorAfter: stats(this.errAfter),
+        meanPredictedStepMs: this.errBefore.length ? this.predictedSum / this.errBefore.length : 0,
+        meanMeasuredStepMs: this.errBefore.length ? this.measuredSum / this.errBefore.length : 0,
+      },
+    };
+  }
+}
+
+/** Running ∪ paused ids (as the artifact's batch signature): a pause or resume alone does not change it. */
+function signature(reqs: readonly ObservedRequest[]): string {
+  return reqs
+    .map((r) => r.id)
+    .sort()
+    .join(',');
+}

@@ -1,0 +1,34 @@
+import type { ModelSpec } from '../core/model-spec.js';
+import { findModel } from '../core/model-catalogue.js';
+import { CostModel } from '../cost/cost-model.js';
+import { planBatch } from '../planner/plan-batch.js';
+import type { PausePolicy } from '../planner/types.js';
+import type { Profile } from '../profile/format.js';
+import type { BatchSolver, SolveRequest } from './types.js';
+
+export interface SolverSetup {
+  model: ModelSpec;
+  profile: Profile;
+  tp: number;
+}
+
+export function costForSetup(setup: SolverSetup, computeScale: number, bandwidthScale: number): CostModel {
+  return new CostModel(setup.model, setup.profile, { tp: setup.tp, computeScale, bandwidthScale, modelLookup: findModel });
+}
+
+/** Runs one solve on the calling thread (virtual time: the solve's wall time is charged as latency). */
+export async function solveOnce(setup: SolverSetup, req: SolveRequest) {
+  return planBatch({
+    cost: costForSetup(setup, req.computeScale, req.bandwidthScale),
+    budgetBlocks: req.budgetBlocks,
+    requests: req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) })),
+    windowSteps: req.windowSteps,
+    timeLimitMs: req.timeLimitMs,
+    pausePolicy: req.pausePolicy as PausePolicy,
+    seed: req.seed,
+  });
+}
+
+export function createInlineSolver(setup: SolverSetup): BatchSolver {
+  return { solve: (req) => solveOnce(setup, req) };
+}
