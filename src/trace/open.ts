@@ -1,18 +1,19 @@
-import type { TraceOptions } from './options.js';
+import { usageError } from '../core/errors.js';
+import { ArrivalMixer } from './arrival-mixer.js';
+import { parseColumnMap } from './columns.js';
+import { checkTraceFile, detectFormat } from './detect.js';
+import { DEFAULT_TRACE_OPTIONS, type TraceOptions } from './options.js';
+import { QuantisationDetector } from './quantisation.js';
+import { readAzure } from './read-azure.js';
+import { readBurstGpt } from './read-burstgpt.js';
+import { readGenericCsv, readGenericJsonl } from './read-generic.js';
+import { readMooncake } from './read-mooncake.js';
+import { readOrbitflow } from './read-orbitflow.js';
+import { ReaderContext, type RawRow } from './reader-context.js';
 import type { TraceFormat, TraceRequest } from './types.js';
+import { emptyStats, warningsFor, type TraceReadStats } from './read-stats.js';
 
-// Interface placeholder; the trace readers implement it (issue: replay).
-
-/** What reading a trace counted, valid once iteration has finished. */
-export interface TraceReadStats {
-  rowsRead: number;
-  rowsSkipped: number;
-  clampedInput: number;
-  clampedOutput: number;
-  /** Set when timestamps sit on a coarse grid (Mooncake's ~3 s buckets). */
-  quantisation: { distinctTimestamps: number; gridMs: number } | null;
-  warnings: string[];
-}
+export type { TraceReadStats };
 
 export interface OpenedTrace {
   file: string;
@@ -22,6 +23,178 @@ export interface OpenedTrace {
   stats(): TraceReadStats;
 }
 
-export function openTrace(_file: string, _opts: TraceOptions): OpenedTrace {
-  throw new Error('trace readers not built yet');
+const TIME_FIELD: Record<TraceFormat, string> = {
+  azure: 'TIMESTAMP',
+  mooncake: 'timestamp',
+  burstgpt: 'Timestamp',
+  orbitflow: 'arrival_time',
+  csv: 'time',
+  jsonl: 'time',
+  synthetic: 'time',
+};
+
+function validate(file: string, o: TraceOptions): void {
+  if (!(o.speedup > 0) || !Number.isFinite(o.speedup)) throw usageError('--speedup', `expected a positive number, got ${o.speedup}`);
+  if (!(o.rateScale > 0) || !Number.isFinite(o.rateScale)) throw usageError('--rate-scale', `expected a positive number, got ${o.rateScale}`);
+  if (!(o.jitterMs >= 0) || !Number.isFinite(o.jitterMs)) throw usageError('--jitter', `expected a non-negative number of ms, got ${o.jitterMs}`);
+  if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit > 0)) throw usageError('--limit', `expected a positive integer, got ${o.limit}`);
+  if (o.maxInput !== undefined && !(Number.isInteger(o.maxInput) && o.maxInput > 0)) throw usageError('--max-input', `expected a positive integer, got ${o.maxInput}`);
+  if (o.maxOutput !== undefined && !(Number.isInteger(o.maxOutput) && o.maxOutput > 0)) throw usageError('--max-output', `expected a positive integer, got ${o.maxOutput}`);
+  if (o.window !== undefined && !(o.window.startS >= 0 && o.window.durationS > 0)) throw usageError('--window', `expected START >= 0 and DURATION > 0 seconds (${file})`);
+}
+
+/**
+ * Opens a trace: checks the file, picks the format (header / first line unless `format` forces
+ * one) and returns a stream of transformed requests. Each call of `requests()` reads the file
+ * afresh; `stats()` describes the latest read.
+ *
+ * Transform order: rebase (first row at 0 s) → window (trace seconds; rebased to the window
+ * start) → jitter and rate scale (trace time, seeded, re-sorted) → speed-up → clamps → limit.
+ */
+export function openTrace(file: string, options: Partial<TraceOptions> = {}): OpenedTrace {
+  const o: TraceOptions = { ...DEFAULT_TRACE_OPTIONS, ...options };
+  validate(file, o);
+  const fileBytes = checkTraceFile(file);
+  const format = o.format ?? detectFormat(file, o.columns);
+  if (o.filterModel !== undefined && format !== 'burstgpt') throw usageError('--filter-model', `applies to BurstGPT traces only (${file} is ${format})`);
+  if (format === 'synthetic') throw usageError('--format', "'synthetic' is what generators produce, not a file format");
+  const columns = format === 'csv' || format === 'jsonl' ? parseColumnMap(o.columns) : undefined;
+  const timeField = columns?.time ?? TIME_FIELD[format];
+  let stats = emptyStats(fileBytes);
+
+  const reader = (ctx: ReaderContext): AsyncGenerator<RawRow[]> => {
+    switch (format) {
+      case 'azure':
+        return readAzure(ctx);
+      case 'mooncake':
+        return readMooncake(ctx);
+      case 'burstgpt':
+        return readBurstGpt(ctx, o.filterModel);
+      case 'orbitflow':
+        return readOrbitflow(ctx, o.stepMs);
+      case 'csv':
+        return readGenericCsv(ctx, columns!);
+      case 'jsonl':
+        return readGenericJsonl(ctx, columns!);
+      default:
+        throw new Error(`unreachable format ${format satisfies 'synthetic'}`);
+    }
+  };
+
+  async function* requests(): AsyncGenerator<TraceRequest> {
+    const s = emptyStats(fileBytes);
+    stats = s;
+    const ctx = new ReaderContext(file, o.skipBadRows, timeField);
+    const quant = new QuantisationDetector();
+    const mixer = new ArrivalMixer<{ row: RawRow; sourceIndex: number }>(o.rateScale, o.jitterMs, o.seed);
+    const windowEndS = o.window === undefined ? Infinity : o.window.startS + o.window.durationS;
+    const limit = o.limit ?? Infinity;
+    let originS: number | undefined;
+    let sourceIndex = 0;
+    const sync = (): void => {
+      s.rowsSkipped = ctx.counters.rowsSkipped;
+      s.rowsFiltered = ctx.counters.rowsFiltered;
+      s.skippedExamples = ctx.counters.skippedExamples;
+      s.bytesRead = ctx.counters.bytesRead;
+      s.rowsThinned = mixer.thinned;
+      s.rowsReplicated = mixer.replicas;
+      s.distinctTimestamps = quant.distinctTimestamps;
+      s.quantisation = quant.result();
+      s.warnings = warningsFor(s, o, ctx.counters.filterNote);
+    };
+    const finish = (m: { timeS: number; item: { row: RawRow; sourceIndex: number }; copy: number }): TraceRequest => {
+      const { row, sourceIndex: si } = m.item;
+      let inputTokens = row.inputTokens;
+      let outputTokens = row.outputTokens;
+      if (o.maxInput !== undefined && inputTokens > o.maxInput) {
+        inputTokens = o.maxInput;
+        s.clampedInput++;
+      }
+      if (o.maxOutput !== undefined && outputTokens > o.maxOutput) {
+        outputTokens = o.maxOutput;
+        s.clampedOutput++;
+      }
+      const baseId = row.id ?? `r${si}`;
+      const req: TraceRequest = {
+        index: s.requestsYielded++,
+        id: m.copy === 0 ? baseId : `${baseId}#${m.copy}`,
+        arrivalS: m.timeS / o.speedup,
+        inputTokens,
+        outputTokens,
+        sourceLine: row.line,
+      };
+      if (row.hashIds !== undefined) req.hashIds = row.hashIds;
+      if (row.sessionId !== undefined) req.sessionId = row.sessionId;
+      if (row.class !== undefined) req.class = row.class;
+      if (row.slo !== undefined) req.slo = row.slo;
+      return req;
+    };
+
+    try {
+      let reachedEnd = true;
+      reading: for await (const batch of reader(ctx)) {
+        for (const row of batch) {
+          originS ??= row.timeS;
+          s.rowsRead++;
+          const index = sourceIndex++;
+          let t = row.timeS - originS;
+          if (o.window !== undefined) {
+            if (t < o.window.startS) {
+              s.rowsOutsideWindow++;
+              continue;
+            }
+            if (t >= windowEndS) {
+              s.rowsOutsideWindow++;
+              reachedEnd = false;
+              break reading;
+            }
+            t -= o.window.startS;
+          }
+          quant.add(t);
+          if (mixer.identity) {
+            yield finish({ timeS: t, item: { row, sourceIndex: index }, copy: 0 });
+            if (s.requestsYielded >= limit) {
+              reachedEnd = false;
+              break reading;
+            }
+            continue;
+          }
+          for (const m of mixer.push(t, { row, sourceIndex: index })) {
+            yield finish(m);
+            if (s.requestsYielded >= limit) {
+              reachedEnd = false;
+              break reading;
+            }
+          }
+        }
+      }
+      if (s.requestsYielded < limit) {
+        for (const m of mixer.flush()) {
+          yield finish(m);
+          if (s.requestsYielded >= limit) break;
+        }
+      }
+      s.readToEnd = reachedEnd;
+    } finally {
+      sync();
+    }
+  }
+
+  return {
+    file,
+    format,
+    requests,
+    stats: () => stats,
+  };
+}
+
+/** The whole transformed trace as an array (for the engine's virtual-time mode and the planner). */
+export async function loadTrace(
+  file: string,
+  options: Partial<TraceOptions> = {},
+): Promise<{ requests: TraceRequest[]; stats: TraceReadStats; format: TraceFormat; file: string }> {
+  const trace = openTrace(file, options);
+  const requests: TraceRequest[] = [];
+  for await (const r of trace.requests()) requests.push(r);
+  return { requests, stats: trace.stats(), format: trace.format, file };
 }

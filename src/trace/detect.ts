@@ -1,0 +1,73 @@
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { OrbitflowError, ExitCode } from '../core/errors.js';
+import type { TraceFormat } from './types.js';
+import { AZURE_COLUMNS } from './read-azure.js';
+import { BURSTGPT_COLUMNS } from './read-burstgpt.js';
+
+const PROBE_BYTES = 64 * 1024;
+
+/** Throws exit 2 naming the file when it is missing or not a regular file; returns its size. */
+export function checkTraceFile(file: string): number {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new OrbitflowError('OF_TRACE_FILE', `${file}: not a regular file`, { exitCode: ExitCode.badInput, context: { file } });
+    size = st.size;
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    if (OrbitflowError.is(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new OrbitflowError('OF_TRACE_FILE', `${file}: ${what}`, { exitCode: ExitCode.badInput, context: { file } });
+  }
+  return size;
+}
+
+function head(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(PROBE_BYTES);
+    const n = readSync(fd, buf, 0, PROBE_BYTES, 0);
+    return buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function csvHeader(line: string): string[] {
+  return line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+}
+
+/**
+ * Picks the format from the header or first line. `--columns` without `--format` means a generic
+ * trace (CSV or JSONL by the first character).
+ */
+export function detectFormat(file: string, columns: string | undefined): TraceFormat {
+  const text = head(file);
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const trimmed = first.trim();
+  if (trimmed.startsWith('{')) {
+    let obj: Record<string, unknown> | undefined;
+    try {
+      const v: unknown = JSON.parse(trimmed);
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) obj = v as Record<string, unknown>;
+    } catch {
+      obj = undefined;
+    }
+    if (columns !== undefined) return 'jsonl';
+    if (obj !== undefined && 'timestamp' in obj && 'input_length' in obj && 'output_length' in obj) return 'mooncake';
+    if (obj !== undefined ? 'requests' in obj : /"requests"\s*:\s*\{/.test(text)) return 'orbitflow';
+  } else {
+    if (columns !== undefined) return 'csv';
+    const header = new Set(csvHeader(first));
+    if (AZURE_COLUMNS.every((c) => header.has(c))) return 'azure';
+    if (BURSTGPT_COLUMNS.every((c) => header.has(c))) return 'burstgpt';
+  }
+  throw new OrbitflowError(
+    'OF_TRACE_FORMAT',
+    `${file}: cannot detect the trace format from its first line ('${trimmed.slice(0, 80)}'); tried azure (CSV header ${AZURE_COLUMNS.join(',')}), ` +
+      `burstgpt (CSV header with ${BURSTGPT_COLUMNS.join(', ')}), mooncake (JSONL with timestamp, input_length, output_length), ` +
+      `orbitflow (JSON object with requests); use --format, and --columns for a generic csv/jsonl trace`,
+    { exitCode: ExitCode.badInput, context: { file } },
+  );
+}

@@ -1,0 +1,100 @@
+import { inputError } from '../core/errors.js';
+
+/**
+ * One row as a reader produces it, before rebasing and transforms. `timeS` is seconds from an
+ * origin the reader picks (its first timestamp, or the trace's own zero); later stages rebase.
+ */
+export interface RawRow {
+  line: number;
+  timeS: number;
+  inputTokens: number;
+  outputTokens: number;
+  id?: string;
+  hashIds?: number[];
+  sessionId?: string;
+  class?: string;
+  slo?: { ttftMs?: number; tpotMs?: number; tbtMs?: number; e2elMs?: number };
+}
+
+/** Counters a reader updates while it streams; `open.ts` folds them into the read stats. */
+export interface ReaderCounters {
+  bytesRead: number;
+  rowsSkipped: number;
+  /** Rows dropped on purpose (BurstGPT `--filter-model`, failed requests). */
+  rowsFiltered: number;
+  /** The first few skipped rows, as `file:line: field: what`, for the skip report. */
+  skippedExamples: string[];
+  /** Set by a reader to explain `rowsFiltered` in a warning. */
+  filterNote?: string;
+}
+
+export const MAX_SKIP_EXAMPLES = 5;
+
+/**
+ * What every reader gets: the file, whether to skip bad rows, and `bad()`, the one place a
+ * malformed row is reported. `bad()` throws an exit-2 error naming file, line and field unless
+ * skipping is on, in which case it counts the row and the reader moves on.
+ */
+export class ReaderContext {
+  readonly counters: ReaderCounters = { bytesRead: 0, rowsSkipped: 0, rowsFiltered: 0, skippedExamples: [] };
+
+  private firstS: number | undefined;
+  private prevS: number | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly skipBadRows: boolean,
+    /** The time column's name in this format, for "time goes backwards" errors. */
+    readonly timeField: string,
+  ) {}
+
+  /** Adds a parsed row to `out` unless its time goes backwards (a bad row like any other). */
+  accept(out: RawRow[], row: RawRow): void {
+    if (this.prevS !== undefined && row.timeS < this.prevS) {
+      const first = this.firstS ?? 0;
+      this.bad(row.line, this.timeField, `time goes backwards (${(row.timeS - first).toFixed(6)} s after the first row, previous row ${(this.prevS - first).toFixed(6)} s)`, 'OF_TRACE_ORDER');
+      return;
+    }
+    this.firstS ??= row.timeS;
+    this.prevS = row.timeS;
+    out.push(row);
+  }
+
+  bad(line: number, field: string, what: string, code = 'OF_TRACE_FIELD'): void {
+    const err = inputError(code, this.file, line, field, what);
+    if (!this.skipBadRows) throw err;
+    this.counters.rowsSkipped++;
+    if (this.counters.skippedExamples.length < MAX_SKIP_EXAMPLES) this.counters.skippedExamples.push(err.message);
+  }
+}
+
+const INTEGER = /^[+]?\d+$/;
+
+/** Token counts: non-negative integers, from a CSV cell (string) or a JSON value (number). */
+export function parseTokens(value: unknown): number | string {
+  if (value === undefined || value === null || value === '') return 'missing';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `not a number (${String(value)})`;
+    if (!Number.isInteger(value)) return `not an integer (${value})`;
+    if (value < 0) return `negative (${value})`;
+    return value;
+  }
+  if (typeof value !== 'string') return `not a number (${JSON.stringify(value)})`;
+  const text = value.trim();
+  if (INTEGER.test(text)) return Number(text);
+  const n = Number(text);
+  if (text === '' || !Number.isFinite(n)) return `not a number ('${value}')`;
+  if (n < 0) return `negative (${text})`;
+  // '12.0' is still a whole count; '12.5' is not.
+  if (!Number.isInteger(n)) return `not an integer (${text})`;
+  return n;
+}
+
+/** A finite number from a CSV cell or JSON value; an error string otherwise. */
+export function parseFiniteNumber(value: unknown): number | string {
+  if (value === undefined || value === null || value === '') return 'missing';
+  if (typeof value === 'number') return Number.isFinite(value) ? value : `not a number (${String(value)})`;
+  if (typeof value !== 'string') return `not a number (${JSON.stringify(value)})`;
+  const n = Number(value.trim());
+  return value.trim() !== '' && Number.isFinite(n) ? n : `not a number ('${value}')`;
+}
