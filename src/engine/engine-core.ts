@@ -1,0 +1,862 @@
+import { blocksPerLayer } from '../core/model-spec.js';
+import type { Placement } from '../core/placement.js';
+import { createRng } from '../core/rng.js';
+import { BLOCK_TOKENS, GIB } from '../core/units.js';
+import type { CostModel, StepRequest } from '../cost/cost-model.js';
+import { baselineDistance, type BaselinePolicy } from '../planner/baselines.js';
+import { createNoise } from './noise.js';
+import { PlacementCache } from './placement-cache.js';
+import { RequestQueue } from './request-queue.js';
+import type {
+  DecisionResult,
+  EngineCounters,
+  EnginePolicy,
+  EngineSnapshot,
+  EngineView,
+  FinishReason,
+  PlacementDecision,
+  RequestPhase,
+  RequestSnapshot,
+  StepBreakdown,
+  TimelineEntry,
+} from './types.js';
+
+export interface EngineConfig {
+  cost: CostModel;
+  policy: EnginePolicy;
+  /** GPU KV budget in per-layer blocks (per TP rank). */
+  budgetBlocks: number;
+  /** Host KV capacity in per-layer blocks; default 512 GiB worth. */
+  hostBlocks?: number;
+  maxNumSeqs?: number;
+  /** Prompt tokens one prefill step may batch (vLLM's max_num_batched_tokens without chunked prefill). */
+  maxBatchedTokens?: number;
+  /** Fixed cost of every step (scheduling, sampling, launch), ms. */
+  stepOverheadMs?: number;
+  /** Coefficient of variation of the multiplicative step-time noise. */
+  noiseCv?: number;
+  seed?: number;
+  /** A placement decision based on a step older than this many steps is refused (409). */
+  stalenessSteps?: number;
+  /** FlexGen+'s floor on a request's length (`flexgen_tok_estimate`). */
+  tokenEstimate?: number;
+  maxContextTokens?: number;
+  /** Keep every placement change (for `plan --trace --out`). */
+  recordTimeline?: boolean;
+  modelName?: string;
+}
+
+export const ENGINE_DEFAULTS = {
+  maxNumSeqs: 16,
+  stepOverheadMs: 0.3,
+  noiseCv: 0.05,
+  seed: 0,
+  stalenessSteps: 16,
+  hostKvGib: 512,
+} as const;
+
+export interface RequestListener {
+  onToken(index: number, timeMs: number): void;
+  onFinish(reason: FinishReason, timeMs: number): void;
+}
+
+export interface SubmitRequest {
+  id: string;
+  /** Engine time the request arrives at; the wall-clock server passes `now`. */
+  arrivalMs: number;
+  promptTokens: number;
+  outputTokens: number;
+  sloTpotMs?: number;
+  listener?: RequestListener;
+}
+
+/** One request inside the engine. Its fields are the engine's own; read them, never write them. */
+export class EngineRequest {
+  phase: RequestPhase = 'pending';
+  generated = 0;
+  /** Tokens whose KV is cached; between steps of a running request: prompt + generated − 1. */
+  kvTokens = 0;
+  placement!: Placement;
+  gpuLayers = 0;
+  gpuBlocks = 0;
+  hostBlocks = 0;
+  /** Placement set by a decision (driver or control protocol) rather than by the policy. */
+  explicit = false;
+  /** GPU-resident layers whose KV must still be copied back from the host (charged to the next step). */
+  pendingReloadLayers = 0;
+  readonly tokenTimesMs: Float64Array;
+  lastTokenMs = Number.NaN;
+  firstScheduledMs = Number.NaN;
+  finishedMs = Number.NaN;
+  finishReason: FinishReason | null = null;
+  preemptions = 0;
+
+  constructor(
+    readonly seq: number,
+    readonly id: string,
+    readonly arrivalMs: number,
+    readonly promptTokens: number,
+    readonly outputTarget: number,
+    readonly sloTpotMs: number | undefined,
+    readonly listener: RequestListener | undefined,
+  ) {
+    this.tokenTimesMs = new Float64Array(outputTarget);
+  }
+}
+
+export interface StepPlan {
+  step: number;
+  kind: 'prefill' | 'decode';
+  startMs: number;
+  endMs: number;
+  batch: EngineRequest[];
+  breakdown: StepBreakdown;
+}
+
+type PolicyKind = 'static' | 'uniform' | 'driven';
+
+const STATIC_DISTANCE: Partial<Record<EnginePolicy, number>> = { 'gpu-only': -1, deepspeed: 0, flexgen: 1 };
+
+function policyKind(p: EnginePolicy): PolicyKind {
+  if (p in STATIC_DISTANCE) return 'static';
+  if (p === 'orbitflow' || p === 'external') return 'driven';
+  return 'uniform';
+}
+
+/**
+ * The reference engine's state machine: continuous batching over a GPU KV budget in per-layer
+ * blocks, a host tier holding every layer (write-through), per-request layer placements, prefill
+ * that stalls decode, admission by memory, recompute preemption on out-of-memory, pause/resume.
+ * It knows no clock: the run loop calls `prepareStep(now)`, waits the step's duration on its
+ * Clock, then `commitStep(plan, now)`. Step times come from the CostModel plus what the planner
+ * does not see (reloads, write-through, a fixed overhead, seeded noise).
+ */
+export class EngineCore implements EngineView {
+  readonly cost: CostModel;
+  readonly policy: EnginePolicy;
+  readonly budgetBlocks: number;
+  readonly hostBlocksTotal: number;
+  readonly maxNumSeqs: number;
+  readonly stepOverheadMs: number;
+  readonly stalenessSteps: number;
+  readonly layers: number;
+  readonly modelName: string;
+  /** gpu-only is vLLM without a host tier: no write-through, no pause. */
+  readonly hostTier: boolean;
+
+  step = 0;
+  nowMs = 0;
+  membershipVersion = 0;
+  lastStepFellBack = false;
+  gpuUsed = 0;
+  hostUsed = 0;
+  lastStep: StepBreakdown | null = null;
+  readonly counters: EngineCounters = {
+    steps: 0, decodeSteps: 0, prefillSteps: 0, preemptions: 0, pauses: 0, resumes: 0, fallbacks: 0,
+    decisionsApplied: 0, decisionsRejected: 0, bytesFetched: 0, bytesReloaded: 0, bytesWrittenBack: 0,
+    finished: 0, aborted: 0, rejected: 0,
+  };
+  /** Σ over steps of used/total GPU blocks (for the mean GPU KV use). */
+  gpuUseSum = 0;
+  readonly timeline: TimelineEntry[] = [];
+
+  private readonly kind: PolicyKind;
+  private readonly placements: PlacementCache;
+  private readonly noise: () => number;
+  private readonly tokenEstimate: number;
+  private readonly maxContextTokens: number;
+  private readonly maxBatchedTokens: number;
+  private readonly recordTimeline: boolean;
+  private readonly running: EngineRequest[] = [];
+  private readonly paused: EngineRequest[] = [];
+  private readonly waiting = new RequestQueue<EngineRequest>((r) => r.phase === 'waiting');
+  private pending: EngineRequest[] = [];
+  private pendingHead = 0;
+  private readonly byId = new Map<string, EngineRequest>();
+  private seq = 0;
+  private inFlight: StepPlan | null = null;
+  private uniformVersion = -1;
+  private placementsChanged = false;
+  private readonly stepReqs: StepRequest[] = [];
+  private readonly ctxScratch: number[] = [];
+  private readonly stepListeners = new Set<(b: StepBreakdown) => void>();
+
+  constructor(cfg: EngineConfig) {
+    this.cost = cfg.cost;
+    this.policy = cfg.policy;
+    this.layers = cfg.cost.layers;
+    if (!Number.isInteger(cfg.budgetBlocks) || cfg.budgetBlocks < 0) throw new RangeError(`GPU KV budget must be a whole number of blocks ≥ 0, got ${cfg.budgetBlocks}`);
+    this.budgetBlocks = cfg.budgetBlocks;
+    this.hostBlocksTotal = cfg.hostBlocks ?? Math.floor((ENGINE_DEFAULTS.hostKvGib * GIB) / cfg.cost.blockBytes);
+    this.maxNumSeqs = cfg.maxNumSeqs ?? ENGINE_DEFAULTS.maxNumSeqs;
+    this.stepOverheadMs = cfg.stepOverheadMs ?? ENGINE_DEFAULTS.stepOverheadMs;
+    this.stalenessSteps = cfg.stalenessSteps ?? ENGINE_DEFAULTS.stalenessSteps;
+    this.tokenEstimate = cfg.tokenEstimate ?? 0;
+    this.maxContextTokens = cfg.maxContextTokens ?? cfg.cost.model.maxContextTokens;
+    this.maxBatchedTokens = cfg.maxBatchedTokens ?? Math.max(this.maxContextTokens, 2048);
+    this.recordTimeline = cfg.recordTimeline ?? false;
+    this.modelName = cfg.modelName ?? cfg.cost.model.name;
+    this.kind = policyKind(cfg.policy);
+    this.hostTier = cfg.policy !== 'gpu-only';
+    this.placements = new PlacementCache(this.layers);
+    this.noise = createNoise(cfg.noiseCv ?? ENGINE_DEFAULTS.noiseCv, createRng(cfg.seed ?? ENGINE_DEFAULTS.seed));
+  }
+
+  // ── requests in ───────────────────────────────────────────────────────────────────────────
+
+  /** Add a request. Arrivals in the future wait in the pending list until `releaseArrivals` reaches them. */
+  submit(s: SubmitRequest): EngineRequest {
+    if (this.byId.has(s.id)) throw new RangeError(`duplicate request id '${s.id}'`);
+    const r = new EngineRequest(this.seq++, s.id, s.arrivalMs, s.promptTokens, Math.max(1, s.outputTokens), s.sloTpotMs, s.listener);
+    this.byId.set(r.id, r);
+    if (s.promptTokens < 1 || s.promptTokens + r.outputTarget > this.maxContextTokens) {
+      this.finish(r, 'rejected', Math.max(this.nowMs, s.arrivalMs));
+      return r;
+    }
+    if (s.arrivalMs <= this.nowMs) this.enqueue(r);
+    else this.insertPending(r);
+    return r;
+  }
+
+  private insertPending(r: EngineRequest): void {
+    const p = this.pending;
+    let i = p.length;
+    if (i > this.pendingHead && p[i - 1].arrivalMs > r.arrivalMs) {
+      let lo = this.pendingHead;
+      let hi = p.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (p[mid].arrivalMs <= r.arrivalMs) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    p.splice(i, 0, r);
+  }
+
+  private enqueue(r: EngineRequest): void {
+    r.phase = 'waiting';
+    this.waiting.push(r);
+  }
+
+  /** Move every pending request that has arrived by `now` into the waiting queue. */
+  releaseArrivals(now: number): void {
+    this.nowMs = Math.max(this.nowMs, now);
+    const p = this.pending;
+    while (this.pendingHead < p.length && p[this.pendingHead].arrivalMs <= now) {
+      const r = p[this.pendingHead++];
+      if (r.phase === 'pending') this.enqueue(r);
+    }
+    if (this.pendingHead > 4096 && this.pendingHead * 2 > p.length) {
+      this.pending = p.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  /** Arrival time of the next pending request, or undefined. */
+  nextArrivalMs(): number | undefined {
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead].phase !== 'pending') this.pendingHead++;
+    return this.pendingHead < this.pending.length ? this.pending[this.pendingHead].arrivalMs : undefined;
+  }
+
+  hasWork(): boolean {
+    return this.running.length > 0 || this.paused.length > 0 || this.waiting.size > 0;
+  }
+
+  get runningCount(): number {
+    return this.running.length;
+  }
+  get pausedCount(): number {
+    return this.paused.length;
+  }
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  get(id: string): EngineRequest | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Client went away: drop the request and free its KV. Returns false when it had already finished. */
+  cancel(id: string): boolean {
+    const r = this.byId.get(id);
+    if (!r || r.phase === 'finished') return false;
+    this.finish(r, 'abort', this.nowMs);
+    return true;
+  }
+
+  /** Forget finished requests (the wall-clock server calls it so memory stays bounded). */
+  release(id: string): void {
+    const r = this.byId.get(id);
+    if (r && r.phase === 'finished') this.byId.delete(id);
+  }
+
+  onStep(fn: (b: StepBreakdown) => void): () => void {
+    this.stepListeners.add(fn);
+    return () => this.stepListeners.delete(fn);
+  }
+
+  // ── memory ────────────────────────────────────────────────────────────────────────────────
+
+  private setGpuBlocks(r: EngineRequest, blocks: number): void {
+    this.gpuUsed += blocks - r.gpuBlocks;
+    r.gpuBlocks = blocks;
+  }
+
+  private setHostBlocks(r: EngineRequest, blocks: number): void {
+    this.hostUsed += blocks - r.hostBlocks;
+    r.hostBlocks = blocks;
+  }
+
+  private setPlacement(r: EngineRequest, p: Placement, explicit: boolean): void {
+    r.explicit = explicit;
+    if (r.placement === p) return;
+    const gpuLayers = this.layers - p.offloaded.length;
+    const reload = this.placements.newlyResident(r.placement, p);
+    r.pendingReloadLayers = Math.min(r.pendingReloadLayers + reload, gpuLayers);
+    r.placement = p;
+    r.gpuLayers = gpuLayers;
+    if (r.phase === 'running') this.setGpuBlocks(r, gpuLayers * blocksPerLayer(r.kvTokens));
+    this.placementsChanged = true;
+  }
+
+  /** GPU blocks the running batch needs once every request has grown by `steps` tokens. */
+  forecastGpuBlocks(steps: number): number {
+    let need = 0;
+    for (const r of this.running) need += r.gpuLayers * blocksPerLayer(r.kvTokens + steps);
+    return need;
+  }
+
+  private uniformDistance(policy: BaselinePolicy, extraTokens?: number): number {
+    const ctx = this.ctxScratch;
+    ctx.length = 0;
+    for (const r of this.running) ctx.push(r.kvTokens);
+    if (extraTokens !== undefined) ctx.push(extraTokens);
+    return baselineDistance(policy, { contextTokens: ctx, budgetBlocks: this.budgetBlocks, tokenEstimate: this.tokenEstimate }, this.cost);
+  }
+
+  /** The rule a policy uses for requests no decision has placed. */
+  private fallbackRule(): BaselinePolicy {
+    return this.kind === 'driven' ? 'dynamic' : (this.policy as BaselinePolicy);
+  }
+
+  /** Fewest GPU layers the policy's admission would ever give a request. */
+  private minAdmissionGpuLayers(): number {
+    if (this.kind === 'static') return this.layers - this.placements.distance(STATIC_DISTANCE[this.policy]!).offloaded.length;
+    return this.layers - this.placements.distance(1).offloaded.length;
+  }
+
+  // ── admission ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Where a request of `tokens` prompt(+recomputed) tokens would go if admitted now, or null when it
+   * does not fit. Admission keeps one block of headroom per GPU-resident layer of every running
+   * request (the artifact's "+ B·L" rule), so a new prefill does not force a preemption at the
+   * very next decode step.
+   */
+  private admissionPlacement(tokens: number): { placement: Placement; uniform: boolean } | null {
+    const blocks = blocksPerLayer(tokens);
+    if (this.hostTier && this.hostUsed + this.layers * blocks > this.hostBlocksTotal) return null;
+    let headroom = 0;
+    for (const r of this.running) headroom += r.gpuLayers;
+    if (this.kind === 'static') {
+      const p = this.placements.distance(STATIC_DISTANCE[this.policy]!);
+      const g = this.layers - p.offloaded.length;
+      return this.gpuUsed + headroom + g * (blocks + 1) <= this.budgetBlocks ? { placement: p, uniform: false } : null;
+    }
+    const p = this.placements.distance(this.uniformDistance(this.fallbackRule(), tokens));
+    const g = this.layers - p.offloaded.length;
+    if (this.kind === 'driven') {
+      return this.gpuUsed + headroom + g * (blocks + 1) <= this.budgetBlocks ? { placement: p, uniform: false } : null;
+    }
+    let need = g * (blocks + 1);
+    for (const r of this.running) need += g * (blocksPerLayer(r.kvTokens) + 1);
+    return need <= this.budgetBlocks ? { placement: p, uniform: true } : null;
+  }
+
+  /** False when a prompt of this many tokens could never be admitted, even into an empty engine. */
+  canEverAdmit(promptTokens: number): boolean {
+    return !this.neverFits(promptTokens);
+  }
+
+  private neverFits(tokens: number): boolean {
+    const blocks = blocksPerLayer(tokens);
+    if (this.hostTier && this.layers * blocks > this.hostBlocksTotal) return true;
+    return this.minAdmissionGpuLayers() * (blocks + 1) > this.budgetBlocks;
+  }
+
+  private admit(now: number): EngineRequest[] {
+    const out: EngineRequest[] = [];
+    let batchedTokens = 0;
+    while (this.waiting.size > 0) {
+      if (this.running.length + this.paused.length >= this.maxNumSeqs) break;
+      // OrbitFlow admits prefills only when nothing is paused: paused requests come back first.
+      if (this.kind === 'driven' && this.paused.length > 0) break;
+      const r = this.waiting.peek()!;
+      const tokens = r.promptTokens + r.generated;
+      if (this.neverFits(tokens)) {
+        // finish() takes it out of the queue (lazily, as a dead head entry).
+        this.finish(r, r.generated > 0 ? 'abort' : 'rejected', now);
+        continue;
+      }
+      if (out.length > 0 && batchedTokens + tokens > this.maxBatchedTokens) break;
+      const adm = this.admissionPlacement(tokens);
+      if (!adm) {
+        // An empty engine is as good as it gets: a request that does not fit now never will.
+        if (this.running.length === 0 && this.paused.length === 0) {
+          this.finish(r, r.generated > 0 ? 'abort' : 'rejected', now);
+          continue;
+        }
+        break;
+      }
+      this.waiting.pop();
+      if (adm.uniform) for (const x of this.running) this.setPlacement(x, adm.placement, false);
+      // Prefill computes the KV fresh: nothing to reload, whatever the request held before a preemption.
+      r.kvTokens = tokens;
+      r.phase = 'running';
+      r.pendingReloadLayers = 0;
+      r.placement = adm.placement;
+      r.gpuLayers = this.layers - adm.placement.offloaded.length;
+      r.explicit = false;
+      this.placementsChanged = true;
+      this.setGpuBlocks(r, r.gpuLayers * blocksPerLayer(tokens));
+      if (this.hostTier) this.setHostBlocks(r, this.layers * blocksPerLayer(tokens));
+      if (Number.isNaN(r.firstScheduledMs)) r.firstScheduledMs = now;
+      this.running.push(r);
+      this.membershipVersion++;
+      out.push(r);
+      batchedTokens += tokens;
+    }
+    return out;
+  }
+
+  /** Nothing runs but requests are paused: bring them back (the artifact's resume case (b)). */
+  private autoResume(): void {
+    if (this.running.length > 0 || this.paused.length === 0) return;
+    const order = [...this.paused].sort((a, b) => a.seq - b.seq);
+    for (const r of order) {
+      const blocks = blocksPerLayer(r.kvTokens + 1);
+      const fits = (p: Placement): boolean => this.gpuUsed + (this.layers - p.offloaded.length) * blocks <= this.budgetBlocks;
+      if (!fits(r.placement)) {
+        const half = this.placements.distance(1);
+        this.setPlacement(r, fits(half) ? half : this.placements.distance(0), false);
+      }
+      this.resume(r);
+    }
+  }
+
+  // ── pause / resume / preempt / finish ─────────────────────────────────────────────────────
+
+  private pause(r: EngineRequest): void {
+    removeFrom(this.running, r);
+    this.paused.push(r);
+    r.phase = 'paused';
+    r.pendingReloadLayers = 0;
+    this.setGpuBlocks(r, 0);
+    this.counters.pauses++;
+  }
+
+  private resume(r: EngineRequest): void {
+    removeFrom(this.paused, r);
+    this.running.push(r);
+    r.phase = 'running';
+    r.pendingReloadLayers = r.gpuLayers;
+    this.setGpuBlocks(r, r.gpuLayers * blocksPerLayer(r.kvTokens));
+    this.counters.resumes++;
+  }
+
+  /** vLLM's recompute preemption: drop the KV, requeue at the head, re-prefill prompt + generated later. */
+  private preempt(r: EngineRequest): void {
+    removeFrom(this.running, r);
+    this.setGpuBlocks(r, 0);
+    this.setHostBlocks(r, 0);
+    r.kvTokens = 0;
+    r.pendingReloadLayers = 0;
+    r.explicit = false;
+    r.phase = 'waiting';
+    r.preemptions++;
+    this.waiting.pushFront(r);
+    this.membershipVersion++;
+    this.counters.preemptions++;
+  }
+
+  private finish(r: EngineRequest, reason: FinishReason, now: number): void {
+    const was = r.phase;
+    if (was === 'finished') return;
+    if (was === 'running') removeFrom(this.running, r);
+    else if (was === 'paused') removeFrom(this.paused, r);
+    else if (was === 'waiting') this.waiting.forget();
+    if (was === 'running' || was === 'paused') this.membershipVersion++;
+    this.setGpuBlocks(r, 0);
+    this.setHostBlocks(r, 0);
+    r.phase = 'finished';
+    r.finishReason = reason;
+    r.finishedMs = now;
+    if (reason === 'length') this.counters.finished++;
+    else if (reason === 'abort') this.counters.aborted++;
+    else this.counters.rejected++;
+    r.listener?.onFinish(reason, now);
+  }
+
+  // ── steps ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Decide and cost the next step at engine time `now`: a prefill of newly admitted requests if
+   * any can be admitted (decode waits), else one decode step of the running batch. Memory is
+   * allocated here; tokens appear at `commitStep`. Returns null when there is nothing to run.
+   */
+  prepareStep(now: number): StepPlan | null {
+    this.nowMs = Math.max(this.nowMs, now);
+    this.autoResume();
+    const admitted = this.admit(now);
+    let plan: StepPlan | null = null;
+    if (admitted.length > 0) plan = this.preparePrefill(now, admitted);
+    else if (this.running.length > 0) plan = this.prepareDecode(now);
+    this.inFlight = plan;
+    return plan;
+  }
+
+  private applyPolicyPlacements(forceDynamic: boolean): void {
+    if (this.running.length === 0) return;
+    if (forceDynamic) {
+      const p = this.placements.distance(this.uniformDistance('dynamic'));
+      for (const r of this.running) this.setPlacement(r, p, false);
+      return;
+    }
+    switch (this.policy) {
+      case 'flexgen-plus':
+      case 'dynamic': {
+        const p = this.placements.distance(this.uniformDistance(this.policy));
+        for (const r of this.running) this.setPlacement(r, p, false);
+        return;
+      }
+      case 'slo-aware':
+        if (this.uniformVersion !== this.membershipVersion) {
+          this.uniformVersion = this.membershipVersion;
+          const p = this.placements.distance(this.uniformDistance('slo-aware'));
+          for (const r of this.running) this.setPlacement(r, p, false);
+        }
+        return;
+      case 'orbitflow':
+      case 'external': {
+        let anyImplicit = false;
+        for (const r of this.running) if (!r.explicit) anyImplicit = true;
+        if (!anyImplicit) return;
+        const p = this.placements.distance(this.uniformDistance('dynamic'));
+        for (const r of this.running) if (!r.explicit) this.setPlacement(r, p, false);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private newestRunning(): EngineRequest {
+    let v = this.running[0];
+    for (const r of this.running) if (r.seq > v.seq) v = r;
+    return v;
+  }
+
+  private prepareDecode(now: number): StepPlan | null {
+    const L = this.layers;
+    const preempted: string[] = [];
+    let fallback = false;
+    this.placementsChanged = false;
+    this.applyPolicyPlacements(false);
+    // Growth must fit: every running request adds one token to each of its GPU-resident layers.
+    for (;;) {
+      let gpuNeed = 0;
+      let hostNeed = 0;
+      for (const r of this.running) {
+        const b = blocksPerLayer(r.kvTokens + 1);
+        gpuNeed += r.gpuLayers * b;
+        if (this.hostTier) hostNeed += L * b;
+      }
+      if (this.hostTier) for (const r of this.paused) hostNeed += r.hostBlocks;
+      if (gpuNeed <= this.budgetBlocks && hostNeed <= this.hostBlocksTotal) break;
+      if (this.running.length === 0) break;
+      if (gpuNeed > this.budgetBlocks && this.kind === 'driven' && !fallback) {
+        fallback = true;
+        this.applyPolicyPlacements(true);
+        continue;
+      }
+      const victim = this.newestRunning();
+      preempted.push(victim.id);
+      // A request that cannot grow even alone would be preempted forever: end it.
+      if (this.running.length === 1) this.finish(victim, 'abort', now);
+      else this.preempt(victim);
+      this.applyPolicyPlacements(fallback);
+    }
+    this.lastStepFellBack = fallback;
+    if (fallback) this.counters.fallbacks++;
+    if (this.running.length === 0) return null;
+
+    const cost = this.cost;
+    let reloadMs = 0;
+    let bytesReloaded = 0;
+    const B = this.running.length;
+    const reqs = this.stepReqs;
+    reqs.length = B;
+    for (let i = 0; i < B; i++) {
+      const r = this.running[i];
+      if (r.pendingReloadLayers > 0) {
+        const layerBytes = cost.requestLayerBytes(r.kvTokens);
+        reloadMs += r.pendingReloadLayers * cost.h2dMs(layerBytes);
+        bytesReloaded += r.pendingReloadLayers * layerBytes;
+        r.pendingReloadLayers = 0;
+      }
+      r.kvTokens++;
+      const blocks = blocksPerLayer(r.kvTokens);
+      this.setGpuBlocks(r, r.gpuLayers * blocks);
+      if (this.hostTier) this.setHostBlocks(r, L * blocks);
+      const sr = reqs[i];
+      if (sr === undefined) reqs[i] = { contextTokens: r.kvTokens, placement: r.placement };
+      else {
+        sr.contextTokens = r.kvTokens;
+        sr.placement = r.placement;
+      }
+    }
+    const sc = cost.stepTime(reqs);
+    // Each layer's forward writes the batch's new K/V to the host copy: L small D2H copies.
+    const wbBytes = this.hostTier ? B * cost.tokenLayerBytes : 0;
+    const writeThroughMs = this.hostTier ? L * cost.d2hMs(wbBytes) : 0;
+    const noise = this.noise();
+    const durationMs = (sc.totalMs + reloadMs + writeThroughMs + this.stepOverheadMs) * noise;
+    if (this.placementsChanged && this.recordTimeline) this.pushTimeline(fallback ? 'fallback' : 'policy', undefined, [], []);
+    const batch = this.running.slice();
+    return this.makePlan('decode', now, durationMs, batch, {
+      predictedMs: sc.totalMs, computeMs: sc.computeMs, transferMs: sc.transferMs, stallMs: sc.stallMs,
+      reloadMs, writeThroughMs, noise, bytesFetched: sc.bytesMoved, bytesReloaded, bytesWrittenBack: L * wbBytes, fallback, preempted,
+    });
+  }
+
+  private preparePrefill(now: number, admitted: EngineRequest[]): StepPlan {
+    const cost = this.cost;
+    let computeMs = 0;
+    let kvBytes = 0;
+    for (const r of admitted) {
+      computeMs += cost.prefillMs(r.kvTokens);
+      kvBytes += r.kvTokens * cost.tokenLayerBytes * this.layers;
+    }
+    // The host copy is written layer by layer while later layers compute: it overlaps.
+    const writeThroughMs = this.hostTier ? cost.d2hMs(kvBytes) : 0;
+    const base = Math.max(computeMs, writeThroughMs);
+    const noise = this.noise();
+    const durationMs = (base + this.stepOverheadMs) * noise;
+    if (this.recordTimeline && this.placementsChanged) this.pushTimeline('policy', undefined, [], []);
+    this.placementsChanged = false;
+    return this.makePlan('prefill', now, durationMs, admitted, {
+      predictedMs: computeMs, computeMs, transferMs: 0, stallMs: base - computeMs, reloadMs: 0, writeThroughMs, noise,
+      bytesFetched: 0, bytesReloaded: 0, bytesWrittenBack: this.hostTier ? kvBytes : 0, fallback: false, preempted: [],
+    });
+  }
+
+  private makePlan(
+    kind: 'prefill' | 'decode', now: number, durationMs: number, batch: EngineRequest[],
+    x: { predictedMs: number; computeMs: number; transferMs: number; stallMs: number; reloadMs: number; writeThroughMs: number; noise: number;
+      bytesFetched: number; bytesReloaded: number; bytesWrittenBack: number; fallback: boolean; preempted: string[] },
+  ): StepPlan {
+    const step = this.step + 1;
+    const breakdown: StepBreakdown = {
+      step, kind, startMs: now, endMs: now + durationMs, durationMs, plannedMs: durationMs, predictedMs: x.predictedMs,
+      computeMs: x.computeMs, transferMs: x.transferMs, stallMs: x.stallMs, reloadMs: x.reloadMs,
+      writeThroughMs: x.writeThroughMs, overheadMs: this.stepOverheadMs, noiseFactor: x.noise,
+      bytesFetched: x.bytesFetched, bytesReloaded: x.bytesReloaded, bytesWrittenBack: x.bytesWrittenBack,
+      batchIds: batch.map((r) => r.id),
+      gpuBlocksUsed: this.gpuUsed, fallback: x.fallback, preempted: x.preempted,
+    };
+    return { step, kind, startMs: now, endMs: now + durationMs, batch, breakdown };
+  }
+
+  /** Finish the step at engine time `now` (≥ its planned end): stamp one token per batch request. */
+  commitStep(plan: StepPlan, now: number): void {
+    this.nowMs = Math.max(this.nowMs, now);
+    for (const r of plan.batch) {
+      if (r.phase !== 'running' && r.phase !== 'paused') continue;
+      const i = r.generated++;
+      r.tokenTimesMs[i] = now;
+      r.lastTokenMs = now;
+      r.listener?.onToken(i, now);
+      if (r.generated >= r.outputTarget) this.finish(r, 'length', now);
+    }
+    const b = plan.breakdown;
+    b.endMs = now;
+    b.durationMs = now - plan.startMs;
+    this.step = plan.step;
+    this.lastStep = b;
+    this.inFlight = null;
+    const c = this.counters;
+    c.steps++;
+    if (plan.kind === 'decode') c.decodeSteps++;
+    else c.prefillSteps++;
+    c.bytesFetched += b.bytesFetched;
+    c.bytesReloaded += b.bytesReloaded;
+    c.bytesWrittenBack += b.bytesWrittenBack;
+    this.gpuUseSum += this.budgetBlocks > 0 ? b.gpuBlocksUsed / this.budgetBlocks : 0;
+    for (const fn of this.stepListeners) fn(b);
+  }
+
+  // ── decisions (control protocol and drivers) ──────────────────────────────────────────────
+
+  /** Validate and apply a plan all-or-nothing; effects (frees, reload costs) land on the next step. */
+  applyDecision(d: PlacementDecision, source: 'driver' | 'control'): DecisionResult {
+    const res = this.checkDecision(d);
+    if (!res.ok) {
+      this.counters.decisionsRejected++;
+      return res;
+    }
+    for (const s of d.placements) {
+      const r = this.byId.get(s.id)!;
+      const p = s.layers !== undefined ? this.placements.layersList(s.layers) : this.placements.distance(s.distance!);
+      this.setPlacement(r, p, true);
+    }
+    for (const id of d.pause ?? []) this.pause(this.byId.get(id)!);
+    for (const id of d.resume ?? []) this.resume(this.byId.get(id)!);
+    this.counters.decisionsApplied++;
+    if (this.recordTimeline) this.pushTimeline(source, d.note, [...(d.pause ?? [])], [...(d.resume ?? [])]);
+    return { ok: true, appliedAtStep: res.appliedAtStep };
+  }
+
+  private checkDecision(d: PlacementDecision): DecisionResult {
+    const L = this.layers;
+    const invalid = (reason: string): DecisionResult => ({ ok: false, status: 400, code: 'invalid', reason });
+    if (d.basedOnStep !== undefined) {
+      if (!Number.isInteger(d.basedOnStep) || d.basedOnStep < 0) return invalid(`based_on_step must be an integer ≥ 0, got ${d.basedOnStep}`);
+      if (d.basedOnStep > this.step) return invalid(`based_on_step ${d.basedOnStep} is ahead of the engine (step ${this.step})`);
+      if (d.basedOnStep < this.step - this.stalenessSteps) {
+        return { ok: false, status: 409, code: 'stale', reason: `stale plan: based on step ${d.basedOnStep}, engine is at step ${this.step} (bound ${this.stalenessSteps} steps)` };
+      }
+    }
+    const seen = new Set<string>();
+    const newPlacement = new Map<EngineRequest, Placement>();
+    for (const s of d.placements) {
+      if (seen.has(s.id)) return invalid(`request '${s.id}' appears twice in placements`);
+      seen.add(s.id);
+      const r = this.byId.get(s.id);
+      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${s.id}'` };
+      if ((s.distance === undefined) === (s.layers === undefined)) return invalid(`placement of '${s.id}' needs exactly one of distance or layers`);
+      if (s.distance !== undefined) {
+        if (!Number.isInteger(s.distance) || s.distance < -1 || s.distance > L) return invalid(`distance of '${s.id}' must be an integer in −1..${L}, got ${s.distance}`);
+        newPlacement.set(r, this.placements.distance(s.distance));
+      } else {
+        for (const l of s.layers!) if (!Number.isInteger(l) || l < 0 || l >= L) return invalid(`layers of '${s.id}': ${l} is outside 0..${L - 1}`);
+        newPlacement.set(r, this.placements.layersList(s.layers!));
+      }
+    }
+    const pause = new Set<EngineRequest>();
+    const resume = new Set<EngineRequest>();
+    for (const id of d.pause ?? []) {
+      const r = this.byId.get(id);
+      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${id}'` };
+      if (r.phase !== 'running') return { ok: false, status: 409, code: 'wrong-state', reason: `request '${id}' is not running, cannot pause` };
+      if (pause.has(r)) return invalid(`request '${id}' appears twice in pause`);
+      pause.add(r);
+    }
+    for (const id of d.resume ?? []) {
+      const r = this.byId.get(id);
+      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${id}'` };
+      if (r.phase !== 'paused') return { ok: false, status: 409, code: 'wrong-state', reason: `request '${id}' is not paused, cannot resume` };
+      if (resume.has(r)) return invalid(`request '${id}' appears twice in resume`);
+      resume.add(r);
+    }
+    if (pause.size > 0 && !this.hostTier) return { ok: false, status: 409, code: 'not-pausable', reason: `policy ${this.policy} keeps no host copy, so it cannot pause` };
+    // The plan must hold the next step's growth of everything that will be running.
+    let need = 0;
+    const count = (r: EngineRequest): void => {
+      const p = newPlacement.get(r) ?? r.placement;
+      need += (L - p.offloaded.length) * blocksPerLayer(r.kvTokens + 1);
+    };
+    for (const r of this.running) if (!pause.has(r)) count(r);
+    for (const r of resume) count(r);
+    if (need > this.budgetBlocks) {
+      return { ok: false, status: 409, code: 'over-budget', reason: `over budget: the plan needs ${need} GPU blocks for the next step, the budget is ${this.budgetBlocks}` };
+    }
+    return { ok: true, appliedAtStep: this.step + (this.inFlight ? 2 : 1) };
+  }
+
+  private pushTimeline(source: TimelineEntry['source'], note: PlacementDecision['note'] | undefined, pause: string[], resume: string[]): void {
+    const placements: TimelineEntry['placements'] = [];
+    for (const r of this.running) placements.push({ id: r.id, distance: r.placement.distance, offloaded: r.placement.offloaded.length });
+    for (const r of this.paused) placements.push({ id: r.id, distance: r.placement.distance, offloaded: r.placement.offloaded.length });
+    this.timeline.push({ step: this.step + 1, timeMs: this.nowMs, source, placements, pause, resume, ...(note ? { note } : {}) });
+  }
+
+  // ── views ─────────────────────────────────────────────────────────────────────────────────
+
+  forEachActive(fn: (r: { id: string; contextTokens: number; paused: boolean; distance: number | null; sloTpotMs?: number }) => void): void {
+    for (const r of this.running) fn({ id: r.id, contextTokens: r.kvTokens, paused: false, distance: r.placement.distance, sloTpotMs: r.sloTpotMs });
+    for (const r of this.paused) fn({ id: r.id, contextTokens: r.kvTokens, paused: true, distance: r.placement.distance, sloTpotMs: r.sloTpotMs });
+  }
+
+  stagingBlocks(): number {
+    let s = 0;
+    for (const r of this.running) if (r.placement.offloaded.length > 0) s += blocksPerLayer(r.kvTokens);
+    return s;
+  }
+
+  snapshot(): EngineSnapshot {
+    const reqs: RequestSnapshot[] = [];
+    const one = (r: EngineRequest): RequestSnapshot => ({
+      id: r.id,
+      state: r.phase === 'running' ? 'running' : r.phase === 'paused' ? 'paused' : 'waiting',
+      promptTokens: r.promptTokens,
+      contextTokens: r.kvTokens,
+      generatedTokens: r.generated,
+      outputTokens: r.outputTarget,
+      distance: r.phase === 'waiting' ? null : r.placement.distance,
+      offloadedLayers: r.phase === 'waiting' ? [] : [...r.placement.offloaded],
+      gpuLayers: r.phase === 'waiting' ? 0 : r.gpuLayers,
+      gpuBlocks: r.gpuBlocks,
+      paused: r.phase === 'paused',
+      lastTokenMs: Number.isNaN(r.lastTokenMs) ? null : r.lastTokenMs,
+      arrivalMs: r.arrivalMs,
+      preemptions: r.preemptions,
+    });
+    for (const r of this.running) reqs.push(one(r));
+    for (const r of this.paused) reqs.push(one(r));
+    for (const r of this.waiting) reqs.push(one(r));
+    return {
+      model: this.modelName,
+      policy: this.policy,
+      layers: this.layers,
+      blockTokens: BLOCK_TOKENS,
+      blockBytes: this.cost.blockBytes,
+      step: this.step,
+      timeMs: this.nowMs,
+      maxNumSeqs: this.maxNumSeqs,
+      stalenessSteps: this.stalenessSteps,
+      gpuBlocks: { total: this.budgetBlocks, used: this.gpuUsed, free: this.budgetBlocks - this.gpuUsed },
+      hostBlocks: { total: this.hostBlocksTotal, used: this.hostUsed, free: this.hostBlocksTotal - this.hostUsed },
+      stagingBlocks: this.stagingBlocks(),
+      requests: reqs,
+      lastStep: this.lastStep,
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Recount the block ledger from the requests; throws if it disagrees or exceeds a capacity. For tests. */
+  checkInvariants(): void {
+    let gpu = 0;
+    let host = 0;
+    for (const r of this.running) {
+      const want = r.gpuLayers * blocksPerLayer(r.kvTokens);
+      if (r.gpuBlocks !== want) throw new Error(`request ${r.id}: ${r.gpuBlocks} GPU blocks, expected ${want}`);
+      gpu += r.gpuBlocks;
+      host += r.hostBlocks;
+    }
+    for (const r of this.paused) {
+      if (r.gpuBlocks !== 0) throw new Error(`paused request ${r.id} holds GPU blocks`);
+      host += r.hostBlocks;
+    }
+    if (gpu !== this.gpuUsed) throw new Error(`GPU ledger ${this.gpuUsed} ≠ recount ${gpu}`);
+    if (host !== this.hostUsed) throw new Error(`host ledger ${this.hostUsed} ≠ recount ${host}`);
+    if (gpu > this.budgetBlocks) throw new Error(`GPU blocks ${gpu} exceed the budget ${this.budgetBlocks}`);
+    if (host > this.hostBlocksTotal) throw new Error(`host blocks ${host} exceed the capacity ${this.hostBlocksTotal}`);
+    if (this.running.length + this.paused.length > this.maxNumSeqs) throw new Error('more sequences than max-num-seqs');
+  }
+}
+
+function removeFrom(xs: EngineRequest[], r: EngineRequest): void {
+  const i = xs.indexOf(r);
+  if (i >= 0) xs.splice(i, 1);
+}

@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runPlanTrace } from '../../src/cli/plan-trace.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { comparePolicies, sloBaseMs, type PolicyRow } from '../../src/engine/compare-policies.js';
+import { BASELINE_POLICIES } from '../../src/planner/baselines.js';
+import { planBatch } from '../../src/planner/plan-batch.js';
+import { runCli } from '../helpers/cli.js';
+import { MOONCAKE_CONV } from '../helpers/paths.js';
+import { syntheticTrace, testCost, writeTestProfile } from './fixtures.js';
+
+function checkRow(r: PolicyRow): void {
+  for (const k of ['tpot_attainment', 'tbt_attainment', 'tbt_attainment_td', 'mean_gpu_kv_use'] as const) {
+    assert.ok(r[k] >= 0 && r[k] <= 1, `${r.policy}: ${k} = ${r[k]}`);
+  }
+  // Token-Deposit only ever forgives violations, except for truncated requests it also charges.
+  if (r.aborted === 0) assert.ok(r.tbt_attainment_td >= r.tbt_attainment - 1e-12, `${r.policy}: TD ${r.tbt_attainment_td} < plain ${r.tbt_attainment}`);
+  assert.equal(r.completed + r.rejected + r.aborted, r.requests);
+  assert.ok(r.makespan_s > 0);
+  assert.ok(r.decoded_tokens <= r.expected_tokens);
+  // Throughput is tokens over makespan: output alone, and output plus the completed requests' input.
+  assert.ok(Math.abs(r.output_throughput_tok_s * r.makespan_s - r.decoded_tokens) < 1e-6 * r.decoded_tokens);
+  assert.ok(r.throughput_tok_s > r.output_throughput_tok_s);
+  assert.equal(r.steps, r.decode_steps + r.prefill_steps);
+  if (r.p95_tbt_over_slo !== null) assert.ok(r.p95_tbt_over_slo > 0);
+}
+
+test('comparePolicies: every policy finishes a generated trace; numbers are consistent; orbitflow attains at least every baseline', async () => {
+  const cost = testCost();
+  const trace = syntheticTrace(90, { seed: 21, ratePerS: 1, meanInput: 4000, meanOutput: 200 });
+  const budgetBlocks = cost.budgetBlocksFromGiB(1.5);
+  const sloMs = 1.5 * sloBaseMs(cost, budgetBlocks, 16);
+  const res = await comparePolicies(trace, {
+    cost, budgetBlocks, maxNumSeqs: 16, noiseCv: 0.05, seed: 0, stepOverheadMs: 0.3, sloMs,
+    policies: ['orbitflow', ...BASELINE_POLICIES], planBatch,
+  });
+  assert.deepEqual(res.rows.map((r) => r.policy), ['orbitflow', ...BASELINE_POLICIES]);
+  assert.deepEqual(res.notes, []);
+  const input = trace.reduce((s, r) => s + r.inputTokens, 0);
+  for (const r of res.rows) {
+    checkRow(r);
+    if (r.completed === r.requests) assert.ok(Math.abs(r.throughput_tok_s * r.makespan_s - (input + r.decoded_tokens)) < 1e-6 * (input + r.decoded_tokens));
+  }
+  const orbit = res.rows[0];
+  assert.ok(orbit.replans > 0);
+  for (const b of res.rows.slice(1)) {
+    assert.ok(orbit.tbt_attainment >= b.tbt_attainment, `orbitflow TBT ${orbit.tbt_attainment} < ${b.policy} ${b.tbt_attainment}`);
+    assert.ok(orbit.tbt_attainment_td >= b.tbt_attainment_td, `orbitflow TBT (TD) ${orbit.tbt_attainment_td} < ${b.policy} ${b.tbt_attainment_td}`);
+  }
+});
+
+function captureCtx(): { ctx: CliContext; stdout: () => string; stderr: () => string } {
+  const o = new PassThrough();
+  const e = new PassThrough();
+  let so = '';
+  let se = '';
+  o.on('data', (d: Buffer) => (so += d.toString()));
+  e.on('data', (d: Buffer) => (se += d.toString()));
+  const ctx: CliContext = { stdout: o, stderr: e, env: {}, cwd: process.cwd(), argv: [], exitCode: 0, interactive: false };
+  return { ctx, stdout: () => so, stderr: () => se };
+}
+
+test('runPlanTrace on a window of the Mooncake trace: JSON comparison, placement timeline, orbitflow ahead', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'of-plan-trace-'));
+  try {
+    const profile = writeTestProfile(dir);
+    const { ctx, stdout, stderr } = captureCtx();
+    await runPlanTrace({
+      trace: MOONCAKE_CONV, profile, model: 'llama-3.1-8b', gpuKvGib: 6, policy: 'all', window: '0:90', maxNumSeqs: 8,
+      json: true, out: join(dir, 'out'), seed: 0, speedup: 1, rateScale: 1, jitter: 0,
+    }, ctx);
+    const c = JSON.parse(stdout());
+    assert.equal(c.schema, 'orbitflow.comparison/v1');
+    assert.ok(c.trace.requests > 100);
+    assert.ok(c.slo_ms > 0);
+    assert.deepEqual(c.rows.map((r: PolicyRow) => r.policy), ['orbitflow', ...BASELINE_POLICIES]);
+    for (const r of c.rows) checkRow(r);
+    const orbit = c.rows[0] as PolicyRow;
+    for (const b of c.rows.slice(1) as PolicyRow[]) assert.ok(orbit.tbt_attainment >= b.tbt_attainment, `orbitflow ${orbit.tbt_attainment} < ${b.policy} ${b.tbt_attainment}`);
+    assert.match(stderr(), /simulating \d+ requests/);
+    const onDisk = JSON.parse(readFileSync(join(dir, 'out', 'comparison.json'), 'utf8'));
+    assert.deepEqual(onDisk.rows.map((r: PolicyRow) => r.tbt_attainment), c.rows.map((r: PolicyRow) => r.tbt_attainment));
+    const plans = readFileSync(join(dir, 'out', 'placements.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const orbitPlans = plans.filter((p) => p.policy === 'orbitflow' && p.source === 'driver');
+    // Every applied plan is in the timeline (a plan the engine refuses is not).
+    assert.ok(orbitPlans.length > 0 && orbitPlans.length <= orbit.replans, `${orbitPlans.length} plans for ${orbit.replans} re-plans`);
+    for (const p of orbitPlans) {
+      assert.match(p.note.trigger, /^(batch-changed|fallback|memory-forecast)$/);
+      assert.ok(Number.isInteger(p.step) && p.time_ms >= 0);
+      for (const x of p.placements) assert.ok(x.distance === null || x.distance >= -1);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runPlanTrace prints the table with the profile provenance first, and refuses bad options with exit 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'of-plan-trace-'));
+  try {
+    const profile = writeTestProfile(dir);
+    const { ctx, stdout } = captureCtx();
+    await runPlanTrace({ trace: MOONCAKE_CONV, profile, gpuKvGib: 6, policy: 'dynamic', limit: 40, seed: 0, speedup: 1, rateScale: 1, jitter: 0 }, ctx);
+    const lines = stdout().trim().split('\n');
+    assert.match(lines[0], /^profile engine-test-a100-datasheet \(NOT MEASURED: datasheet-derived\)/);
+    assert.match(lines.at(-2)!, /^policy\s+TPOT att\s+TBT att\s+TBT att TD\s+P95 TBT\/S/);
+    assert.match(lines.at(-1)!, /^dynamic\s+\d+\.\d%/);
+    for (const bad of [{ policy: 'nope' }, { gpuKvGib: undefined }, { profile: undefined }, { sloScale: -1 }]) {
+      await assert.rejects(
+        runPlanTrace({ trace: MOONCAKE_CONV, profile, gpuKvGib: 6, limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0, ...bad }, captureCtx().ctx),
+        (e: { exitCode?: number }) => e.exitCode === 2,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('orbitflow plan --trace as a child process (when plan.ts routes --trace here)', async (t) => {
+  const help = await runCli(['plan', '--help']);
+  if (!/--trace/.test(help.stdout)) {
+    t.skip('plan.ts does not register --trace yet (planner issue); runPlanTrace is covered in-process above');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'of-plan-trace-'));
+  try {
+    const profile = writeTestProfile(dir);
+    const r = await runCli(['plan', '--trace', MOONCAKE_CONV, '--profile', profile, '--model', 'llama-3.1-8b', '--gpu-kv-gib', '6', '--policy', 'all', '--window', '0:60', '--json'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout);
+    for (const row of c.rows) checkRow(row);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
