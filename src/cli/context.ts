@@ -12,8 +12,11 @@ export interface CliContext {
   exitCode: number;
   /** Live terminal view allowed: stdout is a TTY and CI is unset. */
   interactive: boolean;
-  /** Registered by long runs: called on SIGINT/SIGTERM to write partial results; resolves when done. */
-  onInterrupt?: () => Promise<void>;
+  /**
+   * Registered by long runs: called on SIGINT/SIGTERM to write partial results; resolves when done,
+   * to the exit code (default 130; a server that shuts down cleanly resolves to 0).
+   */
+  onInterrupt?: () => Promise<number | void>;
 }
 
 export function out(ctx: CliContext, text: string): void {

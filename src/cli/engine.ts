@@ -93,13 +93,12 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         if (!LOOPBACK.has(o.host)) out(ctx, `warning: listening on ${o.host}, not loopback: anyone who can reach it can drive the engine`);
         out(ctx, `listening on ${server.url}`);
       }
-      // Serve until SIGINT/SIGTERM. main() calls ctx.onInterrupt on a signal and exits 130 once it
-      // settles; a server stopped on purpose should exit 0, so the promise handed back never settles:
-      // the action returns after a clean close, and the process ends with nothing left to run.
+      // Serve until SIGINT/SIGTERM: stop accepting, end the streams in flight, exit 0.
       await new Promise<void>((resolve) => {
-        ctx.onInterrupt = () => {
-          server.close().then(resolve, resolve);
-          return new Promise<void>(() => undefined);
+        ctx.onInterrupt = async () => {
+          await server.close().catch(() => undefined);
+          resolve();
+          return 0;
         };
       });
       ctx.exitCode = 0;

@@ -57,8 +57,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   const onSignal = (): void => {
     if (interrupted) process.exit(ExitCode.interrupted);
     interrupted = true;
-    const finish = ctx.onInterrupt ? ctx.onInterrupt() : Promise.resolve();
-    finish.catch((e) => report(ctx, e)).finally(() => process.exit(ExitCode.interrupted));
+    const finish = ctx.onInterrupt ? ctx.onInterrupt() : Promise.resolve(undefined);
+    finish.then(
+      (code) => process.exit(code ?? ExitCode.interrupted),
+      (e) => {
+        report(ctx, e);
+        process.exit(ExitCode.interrupted);
+      },
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
