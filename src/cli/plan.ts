@@ -1,7 +1,159 @@
-import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { findModel, resolveModel } from '../core/model-catalogue.js';
+import { BLOCK_TOKENS } from '../core/units.js';
+import { VERSION } from '../core/version.js';
+import { CostModel } from '../cost/cost-model.js';
+import { BASELINE_POLICIES } from '../planner/baselines.js';
+import { parseBatchFile } from '../planner/batch-file.js';
+import { DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_STEPS, planBatch } from '../planner/plan-batch.js';
+import { planToJson, planToText, type PlanReport, type SloSource } from '../planner/plan-format.js';
+import { evaluateBaseline, PLAN_POLICIES } from '../planner/policies.js';
+import { PAUSE_POLICIES, type BatchPlan, type PausePolicy, type PlanInput } from '../planner/types.js';
+import { provenanceLine } from '../profile/format.js';
+import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
+import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './parse-options.js';
+import { runPlanTrace } from './plan-trace.js';
+import { addTraceOptions } from './trace-options.js';
 
-// Placeholder registration, replaced by the plan issue's implementation.
-export function registerPlan(program: Command, _ctx: CliContext): void {
-  program.command('plan').description('(not built yet)');
+interface PlanOptions {
+  model?: string;
+  modelConfig?: string;
+  profile: string;
+  gpuKvGib?: number;
+  gpuKvBlocks?: number;
+  batch?: string;
+  trace?: string;
+  tpotSloMs?: number;
+  sloScale?: number;
+  policy: string;
+  tp: number;
+  timeLimitMs: number;
+  gapTolerance: number;
+  windowSteps: number;
+  pausePolicy: PausePolicy;
+  out?: string;
+  json: boolean;
+  seed: number;
+}
+
+function readBatch(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new OrbitflowError('OF_PLAN_BATCH_READ', `${file}: cannot read batch file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      exitCode: ExitCode.badInput,
+      context: { file },
+    });
+  }
+}
+
+async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
+  if (!o.model && !o.modelConfig) throw usageError('--model', 'required: a catalogue id such as llama-3.1-8b, or --model-config config.json');
+  const model = resolveModel({ model: o.model, modelConfig: o.modelConfig });
+  const loaded = loadProfile(o.profile);
+  const cost = new CostModel(model, loaded.profile, { tp: o.tp, modelLookup: findModel });
+  let budgetBlocks: number;
+  if (o.gpuKvBlocks !== undefined) budgetBlocks = o.gpuKvBlocks;
+  else if (o.gpuKvGib !== undefined) budgetBlocks = cost.budgetBlocksFromGiB(o.gpuKvGib);
+  else throw usageError('--gpu-kv-gib', 'a GPU KV budget is required: --gpu-kv-gib GiB or --gpu-kv-blocks N');
+  const requests = parseBatchFile(o.batch!, readBatch(o.batch!));
+
+  let slo: PlanReport['slo'] = { source: 'none', tpotMs: null, scale: null, baseMs: null };
+  let defaultSloTpotMs: number | undefined;
+  if (o.tpotSloMs !== undefined) {
+    defaultSloTpotMs = o.tpotSloMs;
+    slo = { source: '--tpot-slo-ms', tpotMs: o.tpotSloMs, scale: null, baseMs: null };
+  } else if (o.sloScale !== undefined) {
+    // orbitflow-method.md §9: S = scale × the all-on-GPU step time at the budget's token capacity
+    // (whole-model blocks × 16 tokens), for a batch of this size.
+    const capacityTokens = Math.floor(budgetBlocks / cost.layers) * BLOCK_TOKENS;
+    const baseMs = cost.allOnGpuStepMs(requests.length, capacityTokens);
+    defaultSloTpotMs = o.sloScale * baseMs;
+    slo = { source: '--slo-scale', tpotMs: defaultSloTpotMs, scale: o.sloScale, baseMs };
+  } else if (requests.some((r) => r.sloTpotMs !== undefined)) {
+    slo = { source: 'batch file' as SloSource, tpotMs: null, scale: null, baseMs: null };
+  }
+
+  const input: PlanInput = {
+    cost,
+    budgetBlocks,
+    requests,
+    windowSteps: o.windowSteps,
+    defaultSloTpotMs,
+    timeLimitMs: o.timeLimitMs,
+    gapTolerance: o.gapTolerance,
+    pausePolicy: o.pausePolicy,
+    seed: o.seed,
+  };
+  let plan: BatchPlan;
+  const baselines: BatchPlan[] = [];
+  if (o.policy === 'orbitflow' || o.policy === 'all') plan = await planBatch(input);
+  else plan = evaluateBaseline(o.policy as (typeof BASELINE_POLICIES)[number], input);
+  if (o.policy === 'all') for (const b of BASELINE_POLICIES) baselines.push(evaluateBaseline(b, input));
+
+  const report: PlanReport = {
+    created: new Date().toISOString(),
+    tool: `orbitflow ${VERSION}`,
+    model,
+    tp: o.tp,
+    blockBytes: cost.blockBytes,
+    profile: { id: loaded.profile.id, file: loaded.file, sha256: loaded.sha256, kind: loaded.profile.provenance.kind, provenanceLine: provenanceLine(loaded.profile) },
+    budgetBlocks,
+    windowSteps: o.windowSteps,
+    timeLimitMs: o.timeLimitMs,
+    gapTolerance: o.gapTolerance,
+    pausePolicy: o.pausePolicy,
+    seed: o.seed,
+    slo,
+    requests,
+    policy: o.policy === 'all' ? 'orbitflow' : o.policy,
+    plan,
+    baselines,
+  };
+  const json = `${JSON.stringify(planToJson(report), null, 2)}\n`;
+  if (o.out) {
+    try {
+      writeFileSync(o.out, json);
+    } catch (e) {
+      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { exitCode: ExitCode.badInput });
+    }
+  }
+  ctx.stdout.write(o.json ? json : planToText(report));
+}
+
+export function registerPlan(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('plan')
+    .description(
+      'Plan per-request, per-layer KV placements for one decode batch under a GPU KV budget (ILP + heuristic, Pause-Resume), or replay a trace in virtual time with --trace',
+    )
+    .option('--model <id>', 'model from the catalogue (llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, qwen2.5-72b, mistral-7b-v0.3)')
+    .option('--model-config <file>', 'HuggingFace config.json of a model not in the catalogue')
+    .requiredOption('--profile <file>', 'GPU profile JSON (orbitflow.profile/v1, e.g. profiles/a6000-llama-3.1-8b.published-fit.json)')
+    .addOption(new Option('--gpu-kv-gib <GiB>', 'GPU KV budget per GPU (per TP rank), GiB').argParser(positiveNumber).conflicts('gpuKvBlocks'))
+    .addOption(new Option('--gpu-kv-blocks <n>', 'GPU KV budget in per-layer blocks (16 tokens of one layer of one request)').argParser(positiveInt))
+    .addOption(new Option('--batch <file>', 'decode batch to place: JSON {"requests":[{id, context_tokens, slo_tpot_ms?, deposit_tokens?}]} or CSV with that header').conflicts('trace'))
+    .option('--trace <file>', 'a request trace to replay in virtual time under each policy instead of one batch')
+    .addOption(new Option('--tpot-slo-ms <ms>', 'TPOT SLO for every request without its own, ms (default: none)').argParser(positiveNumber).conflicts('sloScale'))
+    .addOption(new Option('--slo-scale <x>', "TPOT SLO = X × the all-on-GPU step time at the budget's token capacity (default: none)").argParser(positiveNumber))
+    .addOption(new Option('--policy <p>', 'orbitflow, one baseline, or all (orbitflow plus a table of every baseline)').choices([...PLAN_POLICIES, 'all']).default('orbitflow'))
+    .addOption(new Option('--tp <n>', 'tensor-parallel degree: KV heads, weights and link bytes per GPU are divided by it').argParser(positiveInt).default(1))
+    .addOption(new Option('--time-limit-ms <ms>', 'time limit of the ILP stage, ms; 0 = heuristic only').argParser(nonNegativeInt).default(DEFAULT_TIME_LIMIT_MS))
+    .addOption(new Option('--gap-tolerance <fraction>', 'stop the ILP search once the answer is proven within this fraction of optimal; 0 = until proven or out of time').argParser(fraction).default(DEFAULT_GAP_TOLERANCE))
+    .addOption(new Option('--window-steps <n>', 'decode window W, steps: each request keeps room for W more tokens, deposits are spread over W').argParser(positiveInt).default(DEFAULT_WINDOW_STEPS))
+    .addOption(new Option('--pause-policy <p>', 'Pause-Resume victim when the batch does not fit (random draws from --seed)').choices(PAUSE_POLICIES).default('longest'))
+    .option('--out <file>', 'also write the orbitflow.plan/v1 JSON to FILE')
+    .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false);
+  addTraceOptions(cmd);
+  cmd.action(async (opts: PlanOptions & Record<string, unknown>) => {
+    if (opts.trace !== undefined) {
+      await runPlanTrace(opts, ctx);
+      return;
+    }
+    if (opts.batch === undefined) throw usageError('--batch', 'one of --batch FILE or --trace FILE is required');
+    await runPlanBatch(opts, ctx);
+  });
 }

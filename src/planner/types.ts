@@ -11,6 +11,8 @@ export interface PlanRequest {
   sloTpotMs?: number;
   /** Token-Deposit balance: tokens banked ahead of the SLO cadence. */
   depositTokens?: number;
+  /** Never choose this request as a pause victim (the controller sets it for requests paused too long). */
+  noPause?: boolean;
 }
 
 export interface PlanInput {
@@ -21,14 +23,31 @@ export interface PlanInput {
   /** Decode window W: memory headroom for W steps of growth, and the deposit horizon. Default 16. */
   windowSteps?: number;
   defaultSloTpotMs?: number;
-  /** ILP time limit, ms (default 50). */
+  /** ILP time limit, ms (default 50). 0 skips the ILP (heuristic only). */
   timeLimitMs?: number;
+  /** Stop the ILP search once the certificate's gap is at most this (default 0.001); 0 searches until proven or out of time. */
+  gapTolerance?: number;
   pausePolicy?: PausePolicy;
   /** Seed for the `random` pause policy. */
   seed?: number;
 }
 
-export type SolverStatus = 'optimal' | 'feasible' | 'heuristic';
+/**
+ * How the answer was obtained: `optimal` (ILP proved it), `feasible` (ILP stopped at its time
+ * limit with an incumbent), `heuristic` (the ILP gave nothing better; the greedy's answer), `rule`
+ * (a fixed baseline policy: no optimisation, the bound is only the compute floor L·t_c).
+ */
+export type SolverStatus = 'optimal' | 'feasible' | 'heuristic' | 'rule';
+
+/** The SLO tier T sits under: the tightest threshold θ still met (violations are monotone in T). */
+export interface SloTier {
+  /** θ = S·W/(W − δ), ms: the request violates iff T > θ. */
+  thetaMs: number;
+  /** θ − T, ms. */
+  slackMs: number;
+  /** Requests sharing this θ. */
+  requests: number;
+}
 
 export interface Certificate {
   status: SolverStatus;
@@ -42,6 +61,10 @@ export interface Certificate {
   heuristicMs: number;
   /** Names of rows with no slack at the answer (memory, step-time rows by layer, SLO cap). */
   binding: string[];
+  /** The tightest SLO tier still met, or null when no request has an SLO left to meet. */
+  sloTier?: SloTier | null;
+  /** GLPK's raw status code (5 optimal, 2 feasible, 1 undefined, 4 no feasible); null when the ILP did not run. */
+  glpkStatus?: number | null;
 }
 
 export interface RequestPlacement {
@@ -54,6 +77,8 @@ export interface RequestPlacement {
   paused: boolean;
   /** Predicted to miss its TPOT SLO (after deposit credit). */
   violates: boolean;
+  /** The request's violation threshold θ on the step time, ms (null: no SLO, or its deposit covers the window). */
+  thetaMs?: number | null;
 }
 
 export interface BatchPlan {
@@ -67,6 +92,11 @@ export interface BatchPlan {
   budgetBlocks: number;
   violations: number;
   certificate: Certificate;
+  /** Staging blocks (one layer's worth of the offloaded blocks) included in memoryBlocks. */
+  stagingBlocks?: number;
+  /** memoryBlocks > budgetBlocks: only a fixed baseline policy can produce such a plan. */
+  overBudget?: boolean;
+  windowSteps?: number;
 }
 
 export type PlanBatch = (input: PlanInput) => Promise<BatchPlan>;
