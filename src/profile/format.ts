@@ -5,7 +5,8 @@
  */
 export const PROFILE_SCHEMA = 'orbitflow.profile/v1';
 
-export type ProvenanceKind = 'measured' | 'datasheet' | 'published-fit';
+/** `synthetic`: made from generated numbers (test fixtures); never a measurement. */
+export type ProvenanceKind = 'measured' | 'datasheet' | 'published-fit' | 'synthetic';
 
 export interface Assumption {
   what: string;
@@ -26,6 +27,22 @@ export interface GpuInfo {
   hbm_gib_per_s: number | null;
   /** Dense fp16/bf16 tensor throughput; used for prefill time. */
   dense_tflops: number | null;
+  /** e.g. "9.0" (measured profiles). */
+  compute_capability?: string | null;
+  /** Where dense_tflops comes from: a datasheet table (an assumption) or the probe's own GEMM (a lower bound). */
+  dense_tflops_source?: 'datasheet' | 'probe-gemm' | null;
+}
+
+/** The raw measurement a measured profile was built from (`orbitflow profile`'s probe). */
+export interface ProbeRecord {
+  schema: string;
+  probe_version: string;
+  /** SHA-256 of the probe's JSON output as read. */
+  output_sha256: string;
+  quick: boolean;
+  synthetic: boolean;
+  /** Wall time of each probe section, seconds. */
+  elapsed_s?: Record<string, number>;
 }
 
 export interface Provenance {
@@ -37,6 +54,7 @@ export interface Provenance {
   host: string | null;
   gpu: GpuInfo;
   assumptions: Assumption[];
+  probe?: ProbeRecord;
 }
 
 /** Achieved bandwidth of one copy of `bytes` bytes (includes its latency: time = bytes / bandwidth). */
@@ -61,8 +79,26 @@ export interface TransferSection {
   bidirectional?: { bytes: number; h2d_gib_per_s: number; d2h_gib_per_s: number } | null;
   /** One layer of one request's blocks copied as a batch of block-sized copies (or gathered by a kernel). */
   kv_block_h2d?: KvTransferPoint[];
+  /**
+   * The same KV-shaped fetch by a gather kernel reading mapped host memory (zero-copy). Not used by
+   * the cost model: it takes SMs from compute, so it does not overlap the way copy-engine fetches do.
+   */
+  kv_block_h2d_gather?: KvTransferPoint[];
   /** H2D while a decode-attention kernel runs on another stream. */
-  h2d_under_decode?: { bytes: number; gib_per_s: number; plain_gib_per_s: number } | null;
+  h2d_under_decode?: {
+    bytes: number;
+    gib_per_s: number;
+    plain_gib_per_s: number;
+    /** A KV-shaped (per-block) fetch of one layer of a request under the same decode load. */
+    kv_shaped?: { tokens: number; bytes: number; gib_per_s: number; plain_gib_per_s: number } | null;
+    /** The decode-attention kernel alone, and while copies run beside it, ms. */
+    decode_kernel_ms?: number;
+    decode_kernel_ms_under_copy?: number;
+  } | null;
+  /** Each size measured with both directions at once. */
+  bidirectional_sweep?: { bytes: number; h2d_gib_per_s: number; d2h_gib_per_s: number }[];
+  /** Small-copy latencies in µs (4 KiB and 8 B, pinned and pageable; per copy in a batch). */
+  latency_detail?: Record<string, number>;
 }
 
 /** Per-layer decode time in ms = base_ms + per_seq_ms · batch + per_token_ms · Σ context tokens. */
@@ -96,8 +132,25 @@ export type DecodeFit = LinearDecodeFit | RooflineDecodeFit;
 
 export interface DecodeGridPoint {
   batch: number;
+  /** Total context tokens of the batch (Σ over its sequences): the fit's x. */
   context_tokens: number;
   layer_ms: number;
+  /** Tokens of each sequence (measured grids use equal lengths). */
+  context_per_seq?: number;
+  attention_ms?: number;
+  dense_ms?: number;
+}
+
+/** How well the linear decode fit describes its grid. */
+export interface DecodeFitStats {
+  points: number;
+  r2: number;
+  rmse_ms: number;
+  /** Largest measured − fitted, ms: what upper_fit adds to the intercept. */
+  max_residual_ms: number;
+  min_residual_ms: number;
+  /** Whether a coefficient was held at 0 (non-negative least squares). */
+  clamped: string[];
 }
 
 export interface DecodeSection {
@@ -107,6 +160,7 @@ export interface DecodeSection {
   grid?: DecodeGridPoint[];
   /** Prefill efficiency: fraction of dense_tflops reached by prefill GEMMs. */
   prefill_efficiency: number;
+  fit_stats?: DecodeFitStats;
 }
 
 export interface ValidationPoint {
@@ -117,6 +171,12 @@ export interface ValidationPoint {
   predicted_ms: number;
   measured_ms: number;
   error_pct: number;
+  /** Which decode fit made the prediction. */
+  predicted_with?: 'fit' | 'upper_fit';
+  /** Measured step's copy stream: when its last fetch landed, ms from the step's start. */
+  copy_done_ms?: number;
+  /** Staging slots the measurement had (the cost model assumes one per layer). */
+  lookahead_layers?: number;
 }
 
 export interface Profile {
@@ -130,6 +190,10 @@ export interface Profile {
 
 /** The line every report built on a profile starts with. */
 export function provenanceLine(p: Profile): string {
-  const tag = p.provenance.kind === 'measured' ? 'measured' : p.provenance.kind === 'datasheet' ? 'NOT MEASURED: datasheet-derived' : 'NOT MEASURED: published fit';
+  const kind = p.provenance.kind;
+  const tag = kind === 'measured' ? 'measured'
+    : kind === 'datasheet' ? 'NOT MEASURED: datasheet-derived'
+    : kind === 'synthetic' ? 'NOT MEASURED: synthetic data'
+    : 'NOT MEASURED: published fit';
   return `profile ${p.id} (${tag}) — ${p.provenance.summary}`;
 }

@@ -74,7 +74,7 @@ export function validateProfile(raw: Json, file: string): Profile {
   if (p.schema !== PROFILE_SCHEMA) c.fail('schema', `expected '${PROFILE_SCHEMA}', got ${JSON.stringify(p.schema)}`);
   c.str(p.id, 'id');
   const prov = c.obj(p.provenance, 'provenance');
-  c.str(prov.kind, 'provenance.kind', { oneOf: ['measured', 'datasheet', 'published-fit'] });
+  c.str(prov.kind, 'provenance.kind', { oneOf: ['measured', 'datasheet', 'published-fit', 'synthetic'] });
   c.str(prov.summary, 'provenance.summary');
   c.str(prov.created, 'provenance.created');
   const gpu = c.obj(prov.gpu, 'provenance.gpu');
@@ -101,6 +101,10 @@ export function validateProfile(raw: Json, file: string): Profile {
   if (t.kv_block_h2d !== undefined) {
     c.curve(t.kv_block_h2d, 'transfer.kv_block_h2d', false);
     (t.kv_block_h2d as Json[]).forEach((pt, i) => c.num((pt as Record<string, Json>).block_bytes, `transfer.kv_block_h2d[${i}].block_bytes`, { exclusiveMin: 0 }));
+  }
+  if (t.kv_block_h2d_gather !== undefined) {
+    c.curve(t.kv_block_h2d_gather, 'transfer.kv_block_h2d_gather', false);
+    (t.kv_block_h2d_gather as Json[]).forEach((pt, i) => c.num((pt as Record<string, Json>).block_bytes, `transfer.kv_block_h2d_gather[${i}].block_bytes`, { exclusiveMin: 0 }));
   }
   const d = c.obj(p.decode, 'decode');
   c.fit(d.fit, 'decode.fit');
