@@ -1,7 +1,237 @@
-import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { Option, type Command } from 'commander';
+import { ExitCode, usageError } from '../core/errors.js';
+import { loadTrace } from '../trace/open.js';
+import { formatTraceSummary, summariseTrace, traceSummaryJson } from '../trace/summary.js';
+import type { TraceRequest } from '../trace/types.js';
+import { checkAssertions, parseAssertion, validateAssertions, type Assertion } from '../replay/assertions.js';
+import { parseEndpoint } from '../replay/endpoint.js';
+import { sha256File } from '../replay/file-hash.js';
+import { LiveStats } from '../replay/live-stats.js';
+import type { SloSpec } from '../replay/metrics-slo.js';
+import type { GoodputSpec } from '../replay/metrics-vllm.js';
+import { writeRunOutputs } from '../replay/outputs.js';
+import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.js';
+import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
+import type { ApiKind } from '../replay/request-body.js';
+import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
+import { runReplay, type ReplayConfig, type ReplayHooks } from '../replay/run-replay.js';
+import { formatProgressLine } from '../ui/progress-line.js';
+import { formatRunSummary, runSummaryMarkdown } from '../ui/run-summary.js';
+import type { LiveView } from '../ui/live-view.js';
 import type { CliContext } from './context.js';
+import { collect, fraction, positiveInt, positiveNumber } from './parse-options.js';
+import { addTraceOptions, traceOptionsFrom } from './trace-options.js';
 
-// Placeholder registration, replaced by the replay issue's implementation.
-export function registerReplay(program: Command, _ctx: CliContext): void {
-  program.command('replay').description('(not built yet)');
+/** Plain progress lines (no live view) at most this often. */
+const PROGRESS_EVERY_MS = 5000;
+
+interface ReplayCliOptions {
+  endpoint?: string;
+  api: ApiKind;
+  prompt?: PromptMode;
+  modelName?: string;
+  apiKeyEnv?: string;
+  maxConcurrency?: number;
+  requestTimeoutS: number;
+  slo?: string;
+  deposit: boolean;
+  goodput?: string[];
+  percentiles: string;
+  out?: string;
+  assert?: string[];
+  maxErrorRate: number;
+  maxScheduleLagMs: number;
+  dryRun: boolean;
+  json: boolean;
+  [traceOption: string]: unknown;
+}
+
+export function registerReplay(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('replay')
+    .description(
+      'Replay a request trace against an OpenAI-compatible endpoint on its absolute arrival schedule, streaming every request, and report vLLM-compatible metrics, SLO attainment (with Token-Deposit), and CI gates.',
+    )
+    .argument('<trace>', 'trace file: Azure 2023 CSV, Mooncake JSONL, BurstGPT CSV, OrbitFlow artifact JSON, or generic CSV/JSONL')
+    .option('--endpoint <url>', 'OpenAI-compatible server base URL, e.g. http://127.0.0.1:8000 (required for now: the embedded engine is not available yet)')
+    .addOption(new Option('--api <kind>', 'API to call: completions (/v1/completions) or chat (/v1/chat/completions; deltas without content, such as the role-only opening delta, are not counted as tokens)').choices(['completions', 'chat']).default('completions'))
+    .addOption(
+      new Option('--prompt <mode>', 'synthetic prompts: token-ids (exact input length; completions only) or text (≈1 token per word) (default: token-ids for completions, text for chat)').choices(['token-ids', 'text']),
+    )
+    .option('--model-name <name>', "model name sent in each request (default: the first id of GET /v1/models, else 'default')")
+    .option('--api-key-env <var>', 'name of the environment variable holding an API key, sent as "Authorization: Bearer …" (never printed or stored) (default: none)');
+  addTraceOptions(cmd);
+  cmd
+    .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
+    .option('--request-timeout-s <s>', 'per-request limit in seconds; a request still running then fails as timeout', positiveNumber, 600)
+    .option('--slo <spec>', 'SLOs in ms for attainment and token goodput: ttft=MS,tpot=MS,tbt=MS,e2el=MS (any subset) (default: none)')
+    .option('--deposit', 'also score TBT attainment with Token-Deposit (OrbitFlow §7.2); needs a tbt SLO', false)
+    .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
+    .option('--percentiles <list>', 'percentiles reported for TTFT, TPOT, ITL, E2EL and TBT, comma-separated', '50,99')
+    .option('--out <dir>', 'write result.json, requests.jsonl and summary.md into DIR (created if missing)')
+    .option('--assert <expr>', "CI gate on a numeric result key, repeatable, e.g. 'p99_ttft_ms<=500', 'slo_attainment.tpot>=0.9' (operators < <= > >= ==); a failure exits 1 (default: none)", collect)
+    .option('--max-error-rate <f>', 'a run whose failed/issued fraction exceeds F is marked degraded (exit 4)', fraction, 0.05)
+    .option('--max-schedule-lag-ms <ms>', "a run whose p99 schedule lag (client's own lateness sending a request) exceeds MS is marked degraded (exit 4)", positiveNumber, 10)
+    .option('--dry-run', 'print the trace summary and send nothing', false)
+    .option('--json', 'print only the orbitflow.run/v1 result JSON on stdout (progress goes to stderr)', false)
+    .action(async (trace: string, opts: ReplayCliOptions) => {
+      await replayCommand(ctx, trace, opts);
+    });
+}
+
+function redactArg(arg: string): string {
+  return arg.replace(/(\/\/)[^/@\s]+@/g, '$1***@');
+}
+
+async function readTrace(file: string, opts: ReturnType<typeof traceOptionsFrom>, ctx: CliContext): Promise<{ requests: TraceRequest[]; format: string }> {
+  // Read whole before t0: parsing during the run would compete with the pacer.
+  const { requests, stats, format } = await loadTrace(file, opts);
+  for (const w of stats.warnings) ctx.stderr.write(`orbitflow: ${file}: ${w}\n`);
+  return { requests, format };
+}
+
+async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCliOptions): Promise<void> {
+  const traceOpts = traceOptionsFrom(opts);
+  const percentiles = parsePercentiles(opts.percentiles);
+  const slo: SloSpec = opts.slo !== undefined ? parseSlo(opts.slo) : {};
+  const goodput: GoodputSpec | undefined = opts.goodput !== undefined ? parseGoodput(opts.goodput) : undefined;
+  const asserts: Assertion[] = (opts.assert ?? []).map(parseAssertion);
+  if (opts.deposit && slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
+
+  if (opts.dryRun) {
+    await dryRun(ctx, traceFile, traceOpts, opts.json);
+    return;
+  }
+  if (opts.endpoint === undefined) {
+    throw usageError('--endpoint', 'required: the embedded reference engine is not available yet', 'start a server (vLLM, SGLang, `orbitflow engine`) and pass --endpoint http://HOST:PORT');
+  }
+  const endpoint = parseEndpoint(opts.endpoint);
+  const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
+  if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
+  const headers: Record<string, string> = {};
+  if (opts.apiKeyEnv !== undefined) {
+    const key = ctx.env[opts.apiKeyEnv];
+    if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
+    headers.authorization = `Bearer ${key}`;
+  }
+
+  const { requests, format } = await readTrace(traceFile, traceOpts, ctx);
+
+  // Check --assert keys before anything is sent, against a result these options would produce.
+  const sloKeys: SloSpec = { ...slo };
+  for (const r of requests) {
+    if (r.slo?.ttftMs !== undefined) sloKeys.ttftMs ??= 0;
+    if (r.slo?.tpotMs !== undefined) sloKeys.tpotMs ??= 0;
+    if (r.slo?.tbtMs !== undefined) sloKeys.tbtMs ??= 0;
+    if (r.slo?.e2elMs !== undefined) sloKeys.e2elMs ??= 0;
+  }
+  const metadataStub = { percentiles } as unknown as RunMetadata;
+  const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
+  validateAssertions(asserts, template);
+
+  const traceSha = await sha256File(traceFile);
+  const maxConcurrency = opts.maxConcurrency ?? Infinity;
+  const config: ReplayConfig = {
+    endpoint,
+    api: opts.api,
+    prompt,
+    modelName: opts.modelName,
+    headers,
+    requests,
+    maxConcurrency,
+    requestTimeoutMs: opts.requestTimeoutS * 1000,
+    slo,
+    deposit: opts.deposit,
+    goodput,
+    percentiles,
+    maxErrorRate: opts.maxErrorRate,
+    maxScheduleLagMs: opts.maxScheduleLagMs,
+    seed: traceOpts.seed,
+    hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
+    metadata: {
+      command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
+      trace: { file: traceFile, sha256: traceSha, format, requests: requests.length },
+      traceSeed: traceOpts.seed,
+    },
+  };
+
+  // Progress: the ink view on a TTY (unless --json), plain stderr lines otherwise.
+  const live = new LiveStats(requests.length, requests.reduce((m, r) => Math.max(m, r.arrivalS), 0));
+  let elapsedMs = (): number => 0;
+  const view: { started: Promise<LiveView> | null } = { started: null };
+  let progressTimer: NodeJS.Timeout | null = null;
+  const ac = new AbortController();
+  const useInk = ctx.interactive && !opts.json;
+  const hooks: ReplayHooks = {
+    onStart({ t0Ms, clock }) {
+      elapsedMs = () => clock.now() - t0Ms;
+      if (useInk) {
+        const title = `orbitflow replay ${basename(traceFile)} → ${endpoint.display}`;
+        view.started = startInk(ctx, title, () => live.snapshot(elapsedMs()), () => ac.abort());
+      } else {
+        progressTimer = setInterval(() => ctx.stderr.write(`${formatProgressLine(live.snapshot(elapsedMs()))}\n`), PROGRESS_EVERY_MS);
+        progressTimer.unref();
+      }
+    },
+    onRequestEvent(type, rec) {
+      if (type === 'released') live.onReleased();
+      else if (type === 'sent') live.onSent();
+      else live.onDone(rec);
+    },
+    onTokenChunk: (rec) => live.onTokenChunk(rec),
+  };
+
+  let finished!: Promise<void>;
+  ctx.onInterrupt = () => {
+    ac.abort();
+    return finished;
+  };
+  finished = (async () => {
+    let outcome;
+    try {
+      outcome = await runReplay(config, hooks, ac.signal);
+    } finally {
+      if (progressTimer !== null) clearInterval(progressTimer);
+    }
+    if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
+    const result = outcome.result;
+    result.assertions = checkAssertions(asserts, result);
+    if (opts.out !== undefined) await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+    await emit(ctx, result, opts.json);
+    ctx.exitCode = exitCodeFor(ctx, result);
+  })();
+  await finished;
+}
+
+function startInk(ctx: CliContext, title: string, snapshot: Parameters<typeof import('../ui/live-view.js').startLiveView>[2], onQuit: () => void): Promise<LiveView> {
+  return import('../ui/live-view.js').then((m) => m.startLiveView(ctx.stdout as NodeJS.WriteStream, title, snapshot, onQuit));
+}
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+async function emit(ctx: CliContext, result: RunResult, json: boolean): Promise<void> {
+  if (json) await write(ctx.stdout, `${JSON.stringify(result, null, 2)}\n`);
+  else await write(ctx.stdout, formatRunSummary(result));
+}
+
+/** An interrupt (130) wins, then a run error (4: degraded), then a failed assertion (1). */
+function exitCodeFor(ctx: CliContext, result: RunResult): number {
+  // A signal exits 130 in main(); `q` / Ctrl-C in the live view stops the run without one.
+  if (result.interrupted) return ExitCode.interrupted;
+  const failedAsserts = result.assertions.filter((a) => !a.passed);
+  for (const a of failedAsserts) ctx.stderr.write(`orbitflow: assertion failed: ${a.expr} (actual ${a.actual === null ? 'n/a' : a.actual})\n`);
+  if (result.degraded) {
+    ctx.stderr.write(`orbitflow: run degraded: ${result.degraded_reasons.join('; ')}\n`);
+    return ExitCode.untrustworthy;
+  }
+  return failedAsserts.length > 0 ? ExitCode.assertFailed : ExitCode.ok;
+}
+
+async function dryRun(ctx: CliContext, traceFile: string, traceOpts: ReturnType<typeof traceOptionsFrom>, json: boolean): Promise<void> {
+  const summary = await summariseTrace(traceFile, traceOpts);
+  const text = json ? JSON.stringify(traceSummaryJson(summary), null, 2) : formatTraceSummary(summary);
+  await write(ctx.stdout, text.endsWith('\n') ? text : `${text}\n`);
 }

@@ -1,0 +1,100 @@
+import { usageError } from '../core/errors.js';
+import type { AssertionOutcome } from './run-result.js';
+
+export type AssertOp = '<' | '<=' | '>' | '>=' | '==';
+
+/** One `--assert KEY OP NUMBER`, e.g. `p99_ttft_ms<=500`, `slo_attainment.tpot>=0.9`. */
+export interface Assertion {
+  expr: string;
+  path: string[];
+  op: AssertOp;
+  threshold: number;
+}
+
+const ASSERT_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*(<=|>=|==|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/;
+
+export function parseAssertion(expr: string): Assertion {
+  const m = ASSERT_RE.exec(expr);
+  if (!m) throw usageError('--assert', `cannot parse '${expr}': expected KEY OP NUMBER with OP one of < <= > >= ==`, "e.g. --assert 'p99_ttft_ms<=500'");
+  return { expr: expr.trim(), path: m[1].split('.'), op: m[2] as AssertOp, threshold: Number(m[3]) };
+}
+
+/** The value at `path`; null when a section on the way is null (not computed), undefined when absent. */
+function lookup(obj: unknown, path: readonly string[]): unknown {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (cur === null) return null;
+    if (typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Every dotted path to a number (or null, a number not computed with these options) in `obj`. */
+export function numericKeyPaths(obj: unknown, prefix = ''): Array<{ key: string; value: number | null }> {
+  const out: Array<{ key: string; value: number | null }> = [];
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return out;
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'number' || v === null) out.push({ key, value: v as number | null });
+    else if (typeof v === 'object' && !Array.isArray(v)) out.push(...numericKeyPaths(v, key));
+  }
+  return out;
+}
+
+/**
+ * Checked BEFORE the run against a result built from no requests with the run's options
+ * (k6's thresholds parser): an unknown key, a non-numeric one, or one that these options leave
+ * null (`request_goodput` without --goodput) is a usage error (exit 2).
+ */
+export function validateAssertions(asserts: readonly Assertion[], template: unknown): void {
+  const known = numericKeyPaths(template).filter((k) => !k.key.startsWith('metadata.'));
+  for (const a of asserts) {
+    const key = a.path.join('.');
+    const v = lookup(template, a.path);
+    if (key.startsWith('metadata.') || v === undefined || (typeof v !== 'number' && v !== null)) {
+      const near = known.filter((k) => k.value !== null && similar(k.key, key)).slice(0, 6).map((k) => k.key);
+      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, errors.rate');
+    }
+    if (v === null) throw usageError('--assert', `'${key}' is not computed with these options (in '${a.expr}')`, hintFor(key));
+  }
+}
+
+function hintFor(key: string): string {
+  if (key === 'request_goodput') return 'give --goodput ttft:MS tpot:MS e2el:MS';
+  if (key.startsWith('slo_attainment') || key === 'token_goodput') return 'give --slo ttft=MS,tpot=MS,tbt=MS,e2el=MS (and --deposit for the *_td keys)';
+  return 'see result.json for the keys a run reports';
+}
+
+function similar(a: string, b: string): boolean {
+  const parts = b.split(/[._]/).filter((p) => p.length > 1);
+  return parts.some((p) => a.includes(p));
+}
+
+export function checkAssertions(asserts: readonly Assertion[], result: unknown): AssertionOutcome[] {
+  return asserts.map((a) => {
+    const v = lookup(result, a.path);
+    const actual = typeof v === 'number' && Number.isFinite(v) ? v : null;
+    let passed = false;
+    if (actual !== null) {
+      switch (a.op) {
+        case '<':
+          passed = actual < a.threshold;
+          break;
+        case '<=':
+          passed = actual <= a.threshold;
+          break;
+        case '>':
+          passed = actual > a.threshold;
+          break;
+        case '>=':
+          passed = actual >= a.threshold;
+          break;
+        case '==':
+          passed = actual === a.threshold;
+          break;
+      }
+    }
+    return { expr: a.expr, actual, passed };
+  });
+}

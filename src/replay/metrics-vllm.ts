@@ -1,0 +1,125 @@
+import { distribution, percentileWord } from './summary-stats.js';
+import { e2elMs, isSuccess, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
+
+/** `--goodput ttft:X tpot:Y e2el:Z` (ms, inclusive bounds); any subset. */
+export interface GoodputSpec {
+  ttftMs?: number;
+  tpotMs?: number;
+  e2elMs?: number;
+}
+
+export const LATENCY_METRICS = ['ttft', 'tpot', 'itl', 'e2el'] as const;
+export type LatencyMetric = (typeof LATENCY_METRICS)[number];
+
+/**
+ * The metrics of vLLM's `calculate_metrics` (vllm/benchmarks/serve.py), with its key names and
+ * meaning; see docs peers-and-metrics §4. Failures are excluded from every latency statistic and
+ * every token total. Key order follows vLLM's result JSON.
+ */
+export type VllmMetrics = Record<string, number | null>;
+
+export function computeVllmMetrics(records: readonly RequestRecord[], durationS: number, percentiles: readonly number[], goodput?: GoodputSpec): VllmMetrics {
+  const ttfts: number[] = [];
+  const tpots: number[] = [];
+  const itls: number[] = [];
+  const e2els: number[] = [];
+  let completed = 0;
+  let failed = 0;
+  let totalInput = 0;
+  let totalOutput = 0;
+  let good = 0;
+  for (const r of records) {
+    if (!isSuccess(r)) {
+      failed++;
+      continue;
+    }
+    completed++;
+    const n = outputTokens(r);
+    totalOutput += n;
+    totalInput += r.promptTokens;
+    const ttft = ttftMs(r);
+    const e2el = e2elMs(r);
+    const tpot = tpotMs(r);
+    ttfts.push(ttft);
+    e2els.push(e2el);
+    if (n > 1) tpots.push(tpot);
+    const c = r.chunkMs;
+    for (let k = 1; k < c.length; k++) itls.push(c[k] - c[k - 1]);
+    if (goodput !== undefined) {
+      // n ≤ 1 counts as TPOT 0 for goodput (vLLM).
+      const ok =
+        (goodput.ttftMs === undefined || ttft <= goodput.ttftMs) &&
+        (goodput.tpotMs === undefined || tpot <= goodput.tpotMs) &&
+        (goodput.e2elMs === undefined || e2el <= goodput.e2elMs);
+      if (ok) good++;
+    }
+  }
+  const d = durationS > 0 ? durationS : Number.NaN;
+  const rate = (x: number): number => (Number.isFinite(d) ? x / d : 0);
+  const out: VllmMetrics = {
+    duration: durationS,
+    completed,
+    failed,
+    total_input_tokens: totalInput,
+    total_output_tokens: totalOutput,
+    request_throughput: rate(completed),
+    request_goodput: goodput === undefined ? null : rate(good),
+    output_throughput: rate(totalOutput),
+    total_token_throughput: rate(totalInput + totalOutput),
+  };
+  const series: Record<LatencyMetric, number[]> = { ttft: ttfts, tpot: tpots, itl: itls, e2el: e2els };
+  for (const m of LATENCY_METRICS) {
+    const dist = distribution(series[m], percentiles);
+    out[`mean_${m}_ms`] = dist.mean;
+    out[`median_${m}_ms`] = dist.median;
+    out[`std_${m}_ms`] = dist.std;
+    for (const p of percentiles) out[`p${percentileWord(p)}_${m}_ms`] = dist[`p${percentileWord(p)}`];
+  }
+  out.max_output_tokens_per_s = maxOutputTokensPerS(records);
+  out.max_concurrent_requests = maxConcurrentRequests(records);
+  return out;
+}
+
+/**
+ * vLLM's peak: message times rebuilt as start + TTFT + cumulative ITL (one per message, so
+ * bundled tokens are under-counted, as in vLLM), binned in whole seconds from the earliest start
+ * of a successful request; the fullest bin.
+ */
+export function maxOutputTokensPerS(records: readonly RequestRecord[]): number {
+  let minStart = Infinity;
+  let maxEnd = -Infinity;
+  for (const r of records) {
+    if (!isSuccess(r)) continue;
+    minStart = Math.min(minStart, r.sentMs);
+    maxEnd = Math.max(maxEnd, r.sentMs + e2elMs(r));
+  }
+  if (minStart === Infinity) return 0;
+  const bins = new Float64Array(Math.ceil((maxEnd - minStart) / 1000) + 1);
+  for (const r of records) {
+    if (!isSuccess(r)) continue;
+    for (const c of r.chunkMs) {
+      const b = Math.floor((r.sentMs + c - minStart) / 1000);
+      if (b >= 0 && b < bins.length) bins[b]++;
+    }
+  }
+  let peak = 0;
+  for (const v of bins) if (v > peak) peak = v;
+  return peak;
+}
+
+/** Exact peak of successful requests over half-open [start, start + E2EL): an end sorts before a start at the same time. */
+export function maxConcurrentRequests(records: readonly RequestRecord[]): number {
+  const events: Array<[number, number]> = [];
+  for (const r of records) {
+    if (!isSuccess(r)) continue;
+    events.push([r.sentMs, 1], [r.sentMs + e2elMs(r), -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let peak = 0;
+  for (const [, delta] of events) {
+    cur += delta;
+    if (cur > peak) peak = cur;
+  }
+  return peak;
+}

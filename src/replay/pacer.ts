@@ -1,0 +1,82 @@
+import type { Clock } from './clock.js';
+
+export interface PacerHooks {
+  /** Item `i` is due and handed over (it may still wait for a concurrency slot). */
+  release(i: number, nowMs: number): void;
+  /** Item `i` gets a slot: issue it now. */
+  start(i: number, nowMs: number): void;
+  /** Called ahead of time, while the pacer would otherwise sleep, so `start(i)` has less to do. */
+  prepare?(i: number): void;
+}
+
+export interface Pacer {
+  /** Releases every item at its due time; resolves after the last release (or on stop). */
+  run(): Promise<void>;
+  /** A started item finished: its slot goes to the longest-waiting queued item. */
+  finished(): void;
+  /** Stops releasing and starting; returns the indices still queued (never started). */
+  stop(): number[];
+  inFlight(): number;
+  queued(): number;
+}
+
+/**
+ * Absolute-time pacing: item i is due at t0 + dueMs[i] (never "previous + gap", so lateness
+ * does not accumulate). Items already due are released in one synchronous pass. With a
+ * concurrency bound, released items wait in a FIFO; the wait is the client queue time.
+ *
+ *   queue: [ started … | head → waiting … | ← tail ]   (an index array, never shift()ed)
+ */
+export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>, maxConcurrency: number, hooks: PacerHooks): Pacer {
+  const n = dueMs.length;
+  const queue = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  let inFlight = 0;
+  let stopped = false;
+  const abort = new AbortController();
+
+  const startNow = (i: number, nowMs: number): void => {
+    inFlight++;
+    hooks.start(i, nowMs);
+  };
+
+  return {
+    async run() {
+      let prepared = -1;
+      for (let i = 0; i < n && !stopped; i++) {
+        const due = t0Ms + dueMs[i];
+        if (clock.now() < due) {
+          if (hooks.prepare !== undefined && prepared < i) {
+            hooks.prepare(i);
+            prepared = i;
+          }
+          await clock.sleepUntil(due, abort.signal);
+          if (stopped) break;
+          // A clock may wake a hair early; never send before the due time.
+          while (clock.now() < due) {
+            await clock.sleepUntil(due, abort.signal);
+            if (stopped) return;
+          }
+        }
+        const now = clock.now();
+        hooks.release(i, now);
+        if (inFlight < maxConcurrency) startNow(i, now);
+        else queue[tail++] = i;
+      }
+    },
+    finished() {
+      inFlight--;
+      if (!stopped && head < tail && inFlight < maxConcurrency) startNow(queue[head++], clock.now());
+    },
+    stop() {
+      stopped = true;
+      abort.abort();
+      const left = Array.from(queue.subarray(head, tail));
+      head = tail;
+      return left;
+    },
+    inFlight: () => inFlight,
+    queued: () => tail - head,
+  };
+}

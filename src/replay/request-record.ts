@@ -1,0 +1,142 @@
+import type { TraceRequest } from '../trace/types.js';
+
+/**
+ * Why a request failed. Stable strings: they are keys of `errors.by_cause` in the run result.
+ *  http_4xx / http_5xx / http_other  non-200 answer (status and a body excerpt are kept)
+ *  connect       the connection could not be opened (refused, DNS, …)
+ *  reset         the connection closed or reset before the response ended
+ *  bad_sse       a `data:` line that is not JSON (or not an object)
+ *  server_error  the stream carried an `{"error": …}` event
+ *  timeout       the request ran past --request-timeout-s (a stalled server, a body that never ends)
+ *  deadline      the run's global deadline aborted it
+ *  no_tokens     HTTP 200 and a clean end, but no token chunk ever arrived
+ *  interrupted   Ctrl-C / SIGTERM aborted it (or it was still queued)
+ *  client        the request could not be built or sent (a bug or a local resource limit)
+ */
+export type ErrorCause =
+  | 'http_4xx'
+  | 'http_5xx'
+  | 'http_other'
+  | 'connect'
+  | 'reset'
+  | 'bad_sse'
+  | 'server_error'
+  | 'timeout'
+  | 'deadline'
+  | 'no_tokens'
+  | 'interrupted'
+  | 'client';
+
+export const ERROR_CAUSES: readonly ErrorCause[] = [
+  'http_4xx',
+  'http_5xx',
+  'http_other',
+  'connect',
+  'reset',
+  'bad_sse',
+  'server_error',
+  'timeout',
+  'deadline',
+  'no_tokens',
+  'interrupted',
+  'client',
+];
+
+export type RequestStatus = 'pending' | 'queued' | 'in_flight' | 'ok' | 'failed';
+
+/**
+ * Everything measured about one request. Times are ms on the run's monotonic clock relative to
+ * the run start t0 (`dueMs`, `releasedMs`, `sentMs`, `doneMs`) or relative to the send
+ * (`chunkMs`). NaN marks "did not happen".
+ *
+ *   due ──lag──► released ──queue──► sent ──ttft──► chunk 0 … chunk k (= e2el)
+ */
+export interface RequestRecord {
+  index: number;
+  id: string;
+  arrivalS: number;
+  inputTokens: number;
+  expectedOutputTokens: number;
+  slo?: TraceRequest['slo'];
+  dueMs: number;
+  /** When the pacer handed it to the client (sent at once, or queued behind --max-concurrency). */
+  releasedMs: number;
+  /** Immediately before the HTTP request was issued (vLLM's t0 of a request). */
+  sentMs: number;
+  doneMs: number;
+  status: RequestStatus;
+  httpStatus: number;
+  errorCause: ErrorCause | null;
+  errorDetail: string | null;
+  /** Arrival of each token-bearing SSE message, ms after `sentMs`. */
+  chunkMs: number[];
+  /** Tokens in each token-bearing message from continuous usage deltas; -1 where the message had no usage. */
+  chunkTokens: number[];
+  /** `usage.completion_tokens` of the final usage message, when the server sent one. */
+  usageOutputTokens: number | null;
+  /** Last `usage.completion_tokens` seen on a message with choices (continuous usage). */
+  runningOutputTokens: number;
+  /** From `usage.prompt_tokens` when returned, else the trace's input tokens. */
+  promptTokens: number;
+}
+
+export function createRecord(req: TraceRequest, dueMs: number): RequestRecord {
+  return {
+    index: req.index,
+    id: req.id,
+    arrivalS: req.arrivalS,
+    inputTokens: req.inputTokens,
+    expectedOutputTokens: req.outputTokens,
+    slo: req.slo,
+    dueMs,
+    releasedMs: Number.NaN,
+    sentMs: Number.NaN,
+    doneMs: Number.NaN,
+    status: 'pending',
+    httpStatus: 0,
+    errorCause: null,
+    errorDetail: null,
+    chunkMs: [],
+    chunkTokens: [],
+    usageOutputTokens: null,
+    runningOutputTokens: 0,
+    promptTokens: req.inputTokens,
+  };
+}
+
+/** True when every token message carried a usage delta, so tokens per message are known. */
+export function hasContinuousUsage(rec: RequestRecord): boolean {
+  if (rec.chunkTokens.length === 0 || rec.chunkTokens.length !== rec.chunkMs.length) return false;
+  for (const m of rec.chunkTokens) if (m < 0) return false;
+  return true;
+}
+
+/**
+ * Output tokens n: the final `usage.completion_tokens` (vLLM's rule), else the last continuous
+ * usage count, else the number of token messages (orbitflow has no tokenizer; vLLM would
+ * re-tokenise the text, or fall back to 1).
+ */
+export function outputTokens(rec: RequestRecord): number {
+  if (rec.usageOutputTokens !== null) return rec.usageOutputTokens;
+  if (rec.runningOutputTokens > 0) return rec.runningOutputTokens;
+  return rec.chunkMs.length;
+}
+
+export function isSuccess(rec: RequestRecord): boolean {
+  return rec.status === 'ok';
+}
+
+export function ttftMs(rec: RequestRecord): number {
+  return rec.chunkMs.length > 0 ? rec.chunkMs[0] : Number.NaN;
+}
+
+export function e2elMs(rec: RequestRecord): number {
+  return rec.chunkMs.length > 0 ? rec.chunkMs[rec.chunkMs.length - 1] : Number.NaN;
+}
+
+/** vLLM TPOT: (E2EL − TTFT)/(n − 1) when n > 1; 0 otherwise (the value vLLM uses for goodput). */
+export function tpotMs(rec: RequestRecord): number {
+  const n = outputTokens(rec);
+  if (n <= 1 || rec.chunkMs.length === 0) return 0;
+  return (e2elMs(rec) - ttftMs(rec)) / (n - 1);
+}

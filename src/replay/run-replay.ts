@@ -1,0 +1,209 @@
+import { VERSION } from '../core/version.js';
+import type { TraceRequest } from '../trace/types.js';
+import type { Clock } from './clock.js';
+import { probeEndpoint, type Endpoint } from './endpoint.js';
+import type { SloSpec } from './metrics-slo.js';
+import type { GoodputSpec } from './metrics-vllm.js';
+import { createOpenAiClient, type ClientListener } from './openai-client.js';
+import { createPacer } from './pacer.js';
+import { createPrecisionClock } from './precision-clock.js';
+import type { PromptMode } from './prompt.js';
+import { buildRequestBody, type ApiKind } from './request-body.js';
+import { createRecord, type RequestRecord } from './request-record.js';
+import { buildRunResult, type RunMetadata, type RunResult } from './run-result.js';
+
+export interface ReplayConfig {
+  endpoint: Endpoint;
+  api: ApiKind;
+  prompt: PromptMode;
+  /** Served model name; when absent, the first id of GET /v1/models, else 'default'. */
+  modelName?: string;
+  /** Extra headers for every request (Authorization). Never written anywhere. */
+  headers: Record<string, string>;
+  /** The trace, already read and transformed; sorted here by arrival. */
+  requests: readonly TraceRequest[];
+  /** Infinity: no bound (every request is sent at its due time). */
+  maxConcurrency: number;
+  requestTimeoutMs: number;
+  slo: SloSpec;
+  deposit: boolean;
+  goodput?: GoodputSpec;
+  percentiles: number[];
+  maxErrorRate: number;
+  maxScheduleLagMs: number;
+  /** Seed of the synthetic prompts. */
+  seed: number;
+  hashBlockTokens?: number;
+  /** GET /v1/models must answer within this (default 3000 ms), else exit 3. */
+  probeTimeoutMs?: number;
+  /** Everything still running this long after the start is aborted (default: last arrival + request timeout + 10 s). */
+  deadlineMs?: number;
+  clock?: Clock;
+  /** Run metadata known to the caller (command line, trace file and hash, trace seed). */
+  metadata: Pick<RunMetadata, 'command' | 'trace'> & { traceSeed: number; extra?: Record<string, unknown> };
+}
+
+export type RequestEventType = 'released' | 'sent' | 'done';
+
+/** Subscribers to the run as it happens (live view, and later the controller). Called synchronously; keep them cheap. */
+export interface ReplayHooks {
+  onStart?(info: { t0Ms: number; modelName: string; total: number; traceDurationS: number; clock: Clock }): void;
+  onRequestEvent?(type: RequestEventType, rec: RequestRecord): void;
+  /** Every token-bearing SSE message: `rec.chunkMs`/`rec.chunkTokens` have just grown by one. */
+  onTokenChunk?(rec: RequestRecord): void;
+  onFinish?(outcome: ReplayOutcome): void;
+}
+
+export interface ReplayOutcome {
+  result: RunResult;
+  records: RequestRecord[];
+}
+
+/**
+ * One replay: check the endpoint, pace the trace on an absolute schedule, stream every request,
+ * and turn the records into the run result. `signal` (Ctrl-C) stops it early: queued requests
+ * fail as `interrupted`, in-flight ones are aborted, and the partial result comes back.
+ */
+export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
+  const probe = await probeEndpoint(config.endpoint, config.headers, config.probeTimeoutMs ?? 3000);
+  const modelName = config.modelName ?? probe.modelIds[0] ?? 'default';
+
+  const requests = [...config.requests].sort((a, b) => a.arrivalS - b.arrivalS || a.index - b.index);
+  const n = requests.length;
+  const dueMs = new Float64Array(n);
+  const records: RequestRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    dueMs[i] = requests[i].arrivalS * 1000;
+    records[i] = createRecord(requests[i], dueMs[i]);
+  }
+  const traceDurationS = n === 0 ? 0 : requests[n - 1].arrivalS;
+  const bodyOpts = { api: config.api, prompt: config.prompt, model: modelName, seed: config.seed, hashBlockTokens: config.hashBlockTokens };
+  const prepared = new Map<number, Buffer>();
+
+  const clock = config.clock ?? (await createPrecisionClock());
+  const startTime = new Date().toISOString();
+  let finishedCount = 0;
+  let releasedAll = false;
+  let endMs = Number.NaN;
+  let interrupted = false;
+  let releasedCount = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const checkDone = (): void => {
+    if (releasedAll && finishedCount === releasedCount) {
+      if (Number.isNaN(endMs)) endMs = clock.now();
+      resolveDone();
+    }
+  };
+
+  const onTokenChunk = hooks.onTokenChunk;
+  const listener: ClientListener = {
+    onTokenChunk: onTokenChunk === undefined ? undefined : (rec) => onTokenChunk(rec),
+    onRequestDone(rec) {
+      finishedCount++;
+      hooks.onRequestEvent?.('done', rec);
+      pacer.finished();
+      checkDone();
+    },
+  };
+  const client = createOpenAiClient(
+    { endpoint: config.endpoint, api: config.api, headers: config.headers, maxSockets: config.maxConcurrency, requestTimeoutMs: config.requestTimeoutMs, clock },
+    listener,
+  );
+
+  // The first request is due at t0: build its body before the clock starts.
+  if (n > 0) prepared.set(0, buildRequestBody(requests[0], bodyOpts));
+  const t0 = clock.now();
+  hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
+  const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
+    prepare(i) {
+      prepared.set(i, buildRequestBody(requests[i], bodyOpts));
+    },
+    release(i, nowMs) {
+      releasedCount++;
+      const rec = records[i];
+      rec.releasedMs = nowMs - t0;
+      rec.status = 'queued';
+      hooks.onRequestEvent?.('released', rec);
+    },
+    start(i) {
+      let body = prepared.get(i);
+      if (body !== undefined) prepared.delete(i);
+      else body = buildRequestBody(requests[i], bodyOpts);
+      client.send(records[i], body, t0);
+      hooks.onRequestEvent?.('sent', records[i]);
+    },
+  });
+
+  const stopEarly = (cause: 'interrupted' | 'deadline', detail: string): void => {
+    if (!Number.isNaN(endMs)) return;
+    endMs = clock.now();
+    for (const i of pacer.stop()) {
+      const rec = records[i];
+      rec.status = 'failed';
+      rec.errorCause = cause;
+      rec.errorDetail = `${detail} while queued for a concurrency slot`;
+      rec.doneMs = endMs - t0;
+      finishedCount++;
+      hooks.onRequestEvent?.('done', rec);
+    }
+    client.abortAll(cause, detail);
+    releasedAll = true;
+    checkDone();
+  };
+  const onAbort = (): void => {
+    interrupted = true;
+    stopEarly('interrupted', 'interrupted by signal');
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const deadlineMs = config.deadlineMs ?? traceDurationS * 1000 + config.requestTimeoutMs + 10_000;
+  const deadline = setTimeout(() => stopEarly('deadline', `run deadline of ${Math.round(deadlineMs)} ms reached`), Math.min(deadlineMs, 2 ** 31 - 1));
+
+  try {
+    await pacer.run();
+    releasedAll = true;
+    checkDone();
+    await done;
+  } finally {
+    clearTimeout(deadline);
+    signal?.removeEventListener('abort', onAbort);
+    client.close();
+    if (config.clock === undefined) clock.close();
+  }
+
+  const durationS = (endMs - t0) / 1000;
+  const metadata: RunMetadata = {
+    command: config.metadata.command,
+    orbitflow_version: VERSION,
+    node_version: process.version,
+    trace: config.metadata.trace,
+    seeds: { trace: config.metadata.traceSeed, prompt: config.seed },
+    endpoint: config.endpoint.display,
+    api: config.api,
+    prompt: config.prompt,
+    model_name: modelName,
+    max_concurrency: Number.isFinite(config.maxConcurrency) ? config.maxConcurrency : null,
+    request_timeout_s: config.requestTimeoutMs / 1000,
+    percentiles: config.percentiles,
+    slo: config.slo,
+    goodput: config.goodput ?? null,
+    deposit: config.deposit,
+    start_time: startTime,
+    ...config.metadata.extra,
+  };
+  const result = buildRunResult(records, {
+    durationS,
+    percentiles: config.percentiles,
+    slo: config.slo,
+    deposit: config.deposit,
+    goodput: config.goodput,
+    maxErrorRate: config.maxErrorRate,
+    maxScheduleLagMs: config.maxScheduleLagMs,
+    interrupted,
+    metadata,
+  });
+  const outcome = { result, records };
+  hooks.onFinish?.(outcome);
+  return outcome;
+}

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LiveStats } from '../../src/replay/live-stats.js';
+import { requestLine } from '../../src/replay/outputs.js';
+import { buildRunResult, type RunMetadata } from '../../src/replay/run-result.js';
+import { formatProgressLine, sparkline } from '../../src/ui/progress-line.js';
+import { formatRunSummary, runSummaryMarkdown } from '../../src/ui/run-summary.js';
+import { failedRecord, okRecord } from './records.js';
+
+const metadata = {
+  command: ['orbitflow', 'replay', 't.jsonl'],
+  orbitflow_version: '0.1.0',
+  node_version: 'v20',
+  trace: { file: 't.jsonl', sha256: 'ab', format: 'mooncake', requests: 3 },
+  seeds: { trace: 0, prompt: 0 },
+  endpoint: 'http://127.0.0.1:1',
+  api: 'completions',
+  prompt: 'token-ids',
+  model_name: 'm',
+  max_concurrency: null,
+  request_timeout_s: 600,
+  percentiles: [50, 99],
+  slo: { ttftMs: 150 },
+  goodput: null,
+  deposit: false,
+  start_time: '2026-01-01T00:00:00.000Z',
+} as RunMetadata;
+
+function result(controller?: unknown) {
+  const recs = [okRecord(0, 0, [100, 150, 210, 300], { usage: 4 }), okRecord(1, 50, [200, 260], { tokens: [1, 4] }), failedRecord(2, 70, 'http_5xx')];
+  recs[2].errorDetail = 'HTTP 500: engine error';
+  return buildRunResult(recs, { durationS: 1, percentiles: [50, 99], slo: { ttftMs: 150 }, deposit: false, maxErrorRate: 0.05, maxScheduleLagMs: 10, interrupted: false, metadata, controller });
+}
+
+test('run result: vLLM keys first, then orbitflow keys; degraded by error rate; controller slot null', () => {
+  const r = result();
+  const keys = Object.keys(r);
+  assert.equal(keys[0], 'schema');
+  assert.deepEqual(keys.slice(1, 10), ['duration', 'completed', 'failed', 'total_input_tokens', 'total_output_tokens', 'request_throughput', 'request_goodput', 'output_throughput', 'total_token_throughput']);
+  assert.ok(keys.indexOf('p99_e2el_ms') < keys.indexOf('slo_attainment'));
+  assert.equal(r.controller, null);
+  assert.equal(r.error_rate, 1 / 3);
+  assert.equal(r.degraded, true);
+  assert.equal(r.errors.by_cause.http_5xx, 1);
+  assert.equal(r.errors.examples[0].detail, 'HTTP 500: engine error');
+  assert.equal(r.slo_attainment?.ttft, 1 / 3);
+  assert.ok('controller' in JSON.parse(JSON.stringify(r)));
+});
+
+test('text and markdown summaries come from the same report; the controller section appears when set', () => {
+  const text = formatRunSummary(result());
+  assert.match(text, /Successful requests:\s+2/);
+  assert.match(text, /Failed requests:\s+1/);
+  assert.match(text, /P99 TTFT \(ms\):\s+199\.00/);
+  assert.match(text, /Tokens per SSE message:\s+1\.50/);
+  assert.match(text, /TTFT <= 150 ms:\s+33\.3 %/);
+  assert.match(text, /Errors:\s+1 \(33\.3 %\): http_5xx 1/);
+  assert.match(text, /Degraded:\s+yes: error rate/);
+  assert.doesNotMatch(text, /Controller/);
+  assert.match(formatRunSummary(result({ replans: 3 })), /Controller[\s\S]*"replans":3/);
+  const md = runSummaryMarkdown(result());
+  assert.match(md, /^# orbitflow replay/);
+  assert.match(md, /\| Successful requests \| 2 \|/);
+});
+
+test('requests.jsonl lines: times, lag, tokens per message (null without per-message usage)', () => {
+  const r = okRecord(0, 12.5, [100, 130.1234567], { tokens: [1, 3] });
+  r.dueMs = 10;
+  r.releasedMs = 11;
+  const line = requestLine(r);
+  assert.equal(line.schedule_lag_ms, 1);
+  assert.equal(line.queue_time_ms, 1.5);
+  assert.equal(line.ttft_ms, 100);
+  assert.deepEqual(line.chunk_ms, [100, 130.123]);
+  assert.deepEqual(line.chunk_tokens, [1, 3]);
+  assert.equal(line.output_tokens, 4);
+  assert.equal(requestLine(okRecord(1, 0, [5, 6])).chunk_tokens, null);
+  assert.equal(requestLine(failedRecord(2, 0, 'timeout')).status, 'failed');
+});
+
+test('live stats: counts, rolling TTFT/TPOT, tokens per second; progress line and sparkline', () => {
+  const live = new LiveStats(3, 10);
+  const a = okRecord(0, 0, [], {});
+  live.onReleased();
+  live.onSent();
+  for (const [t, m] of [[100, 1], [1200, 3]] as const) {
+    a.chunkMs.push(t);
+    a.chunkTokens.push(m);
+    live.onTokenChunk(a);
+  }
+  a.runningOutputTokens = 4;
+  live.onDone(a);
+  const s = live.snapshot(2500);
+  assert.equal(s.sent, 1);
+  assert.equal(s.finished, 1);
+  assert.equal(s.inFlight, 0);
+  assert.equal(s.outputTokens, 4);
+  assert.deepEqual(s.tokensPerS, [1, 3, 0]);
+  assert.equal(s.ttftP50Ms, 100);
+  assert.equal(s.tpotP50Ms, 1100 / 3);
+  assert.match(formatProgressLine(s), /sent 1\/3 done 1 failed 0 in-flight 0/);
+  assert.equal(sparkline([0, 4, 8]), '▁▄█');
+});
