@@ -19,7 +19,7 @@ import { CostModel } from '../src/cost/cost-model.js';
 import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../src/engine/compare-policies.js';
 import { startEngineServer } from '../src/engine/server.js';
 import { BASELINE_POLICIES } from '../src/planner/baselines.js';
-import { planBatch } from '../src/planner/plan-batch.js';
+import { driverFactory } from '../src/controller/variants.js';
 import { loadProfile } from '../src/profile/load.js';
 import { openTrace } from '../src/trace/open.js';
 import { DEFAULT_TRACE_OPTIONS } from '../src/trace/options.js';
@@ -43,7 +43,7 @@ async function virtualBench(): Promise<{ lines: string[]; rows: { row: PolicyRow
   const rows: { row: PolicyRow; cpuS: number }[] = [];
   for (const policy of policies) {
     const c0 = process.cpuUsage();
-    const res = await comparePolicies(trace, { cost, budgetBlocks, maxNumSeqs: seqs, noiseCv: 0.05, seed: 0, stepOverheadMs: 0.3, sloMs, policies: [policy], planBatch, clockMs: () => performance.now() });
+    const res = await comparePolicies(trace, { cost, budgetBlocks, maxNumSeqs: seqs, noiseCv: 0.05, seed: 0, stepOverheadMs: 0.3, sloMs, policies: [policy], driverFor: driverFactory({ model: getModel('llama-3.1-8b'), profile: loaded.profile, tp: 1, budgetBlocks, sloMs }), clockMs: () => performance.now() });
     const c = process.cpuUsage(c0);
     const cpuS = (c.user + c.system) / 1e6;
     rows.push({ row: res.rows[0], cpuS });

@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../core/errors.js';
-import { resolveModel } from '../core/model-catalogue.js';
+import { findModel, resolveModel } from '../core/model-catalogue.js';
+import { CostModel } from '../cost/cost-model.js';
+import { createInProcessDriver } from '../controller/variants.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { startEngineServer } from '../engine/server.js';
 import { ENGINE_POLICIES, type EnginePolicy } from '../engine/types.js';
@@ -47,7 +49,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--gpu-kv-gib <gib>', 'GPU KV budget in GiB (per TP rank)', positiveNumber)
     .option('--gpu-kv-blocks <n>', 'GPU KV budget in per-layer 16-token blocks (per TP rank)', positiveInt)
     .option('--host-kv-gib <gib>', `host KV capacity in GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
-    .addOption(new Option('--policy <p>', 'placement policy: a baseline, orbitflow (in-process re-planner) or external (control protocol)').choices([...ENGINE_POLICIES]).default('external'))
+    .addOption(new Option('--policy <p>', 'placement policy: a baseline, orbitflow (the feedback controller, in-process) or external (placements only through the control protocol)').choices([...ENGINE_POLICIES]).default('external'))
     .option('--max-num-seqs <n>', 'most sequences running or paused at once', positiveInt, ENGINE_DEFAULTS.maxNumSeqs)
     .option('--noise-cv <f>', 'coefficient of variation of the multiplicative step-time noise', fraction, ENGINE_DEFAULTS.noiseCv)
     .option('--seed <n>', 'seed of the step-time noise', nonNegativeInt, ENGINE_DEFAULTS.seed)
@@ -64,6 +66,11 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       if ((o.gpuKvGib === undefined) === (o.gpuKvBlocks === undefined)) throw usageError('--gpu-kv-gib', 'give exactly one of --gpu-kv-gib or --gpu-kv-blocks');
       const model = resolveModel({ model: o.model, modelConfig: o.modelConfig });
       const loaded = loadProfile(o.profile);
+      const cost = new CostModel(model, loaded.profile, { tp: o.tp, modelLookup: findModel });
+      const budgetBlocks = o.gpuKvBlocks ?? cost.budgetBlocksFromGiB(o.gpuKvGib!);
+      const driver = o.policy === 'orbitflow'
+        ? createInProcessDriver('orbitflow', { model, profile: loaded.profile, tp: o.tp ?? 1, budgetBlocks, sloMs: o.tpotSloMs, pausePolicy: o.pausePolicy, seed: o.seed })
+        : undefined;
       const server = await startEngineServer({
         model,
         profile: loaded.profile,
@@ -81,8 +88,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         host: o.host,
         port: o.port,
         servedModelName: o.servedModelName,
-        sloTpotMs: o.tpotSloMs,
-        pausePolicy: o.pausePolicy,
+        driver,
       });
       const core = server.core;
       if (o.json) {

@@ -7,8 +7,8 @@ import { CostModel } from '../cost/cost-model.js';
 import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../engine/compare-policies.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../planner/baselines.js';
-import { planBatch } from '../planner/plan-batch.js';
-import { PAUSE_POLICIES, type PausePolicy } from '../planner/types.js';
+import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
+import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
 import { provenanceLine } from '../profile/format.js';
 import { openTrace } from '../trace/open.js';
@@ -81,11 +81,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   const seed = num(opts, 'seed') ?? 0;
 
   const policyOpt = (opts.policy as string | undefined) ?? 'all';
-  let policies: ComparedPolicy[];
-  if (policyOpt === 'all') policies = ['orbitflow', ...BASELINE_POLICIES];
-  else if (policyOpt === 'orbitflow' || isBaselinePolicy(policyOpt)) policies = [policyOpt];
-  else throw usageError('--policy', `expected orbitflow, all or one of ${BASELINE_POLICIES.join(', ')}; got '${policyOpt}'`);
-
+  const policies: ComparedPolicy[] = [];
+  for (const p of policyOpt.split(',').map((x) => x.trim())) {
+    if (p === 'all') policies.push('orbitflow', ...BASELINE_POLICIES);
+    else if (p === 'ablation') policies.push(...ABLATION_LADDER);
+    else if (isControllerVariant(p) || isBaselinePolicy(p)) policies.push(p);
+    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.slice(0, 3).join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
+  }
   const base = sloBaseMs(cost, budgetBlocks, maxNumSeqs);
   const tpotSloMs = num(opts, 'tpotSloMs');
   const sloScale = num(opts, 'sloScale') ?? DEFAULT_SLO_SCALE;
@@ -120,11 +122,18 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     stepOverheadMs,
     hostBlocks: hostKvGib !== undefined ? cost.budgetBlocksFromGiB(hostKvGib) : undefined,
     sloMs,
-    policies,
-    planBatch,
-    windowSteps: num(opts, 'windowSteps'),
-    timeLimitMs: num(opts, 'timeLimitMs'),
-    pausePolicy: pausePolicy as PausePolicy | undefined,
+    policies: [...new Set(policies)],
+    driverFor: driverFactory({
+      model,
+      profile: loaded.profile,
+      tp,
+      budgetBlocks,
+      sloMs,
+      windowSteps: num(opts, 'windowSteps'),
+      timeLimitMs: num(opts, 'timeLimitMs'),
+      pausePolicy,
+      seed,
+    }),
     recordTimeline: outDir !== undefined,
     clockMs: () => performance.now(),
     continueOnError: policies.length > 1,

@@ -1,5 +1,6 @@
 import { placementForDistance, placementFromLayers } from '../core/placement.js';
 import { percentile } from '../core/stats.js';
+import { planMemory } from '../planner/memory.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
 import type { BatchPlan } from '../planner/types.js';
 import { DepositTracker } from './deposit-tracker.js';
@@ -19,8 +20,12 @@ export interface ControllerConfig {
   /** Builds the cost model with the running correction applied. */
   costFor(computeScale: number, bandwidthScale: number): CostModel;
   budgetBlocks: number;
-  /** Decode window W: the re-plan interval and the memory-forecast horizon, in steps. */
+  /** Decode window W, steps: the planner's growth headroom and deposit horizon. */
   windowSteps: number;
+  /** Re-plan at the latest every this many steps (the window trigger); Infinity = never on time alone. */
+  replanIntervalSteps: number;
+  /** Fire the memory trigger when the current placements will not hold this many more steps of growth. */
+  forecastSteps: number;
   /** TPOT SLO per request (ms/token); undefined = none. */
   sloFor(id: string): number | undefined;
   pausePolicy: string;
@@ -31,16 +36,37 @@ export interface ControllerConfig {
   /** A request paused longer than this is never chosen as a victim again (no starvation). */
   maxPauseMs: number;
   seed: number;
+  /** `ilp` (OrbitFlow) or `uniform` (one shared distance: the ablation's first rung). */
+  mode: 'ilp' | 'uniform';
+  /** Pause-Resume on. */
+  pause: boolean;
+  /** Pause also to cut predicted SLO violations (not only when memory runs out). */
+  pauseForSlo: boolean;
+  /** Feed the online Token-Deposit balance to the planner (off: every deposit is 0). */
+  useDeposit: boolean;
+  /**
+   * Credit at most this fraction of the window as deposit. The bank is unbounded, but a plan is
+   * only revisited on a trigger: full credit (δ ≥ W makes a request look SLO-proof) lets a plan
+   * that is slower than the SLO outlive the bank that justified it.
+   */
+  depositCap: number;
 }
 
 export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlocks' | 'sloFor'> = {
-  windowSteps: 32,
+  windowSteps: 16,
+  replanIntervalSteps: 512,
+  forecastSteps: 1,
   pausePolicy: 'longest',
   timeLimitMs: 50,
   solveBudgetFraction: 1,
   drift: DEFAULT_DRIFT,
   maxPauseMs: 5_000,
   seed: 0,
+  mode: 'ilp',
+  pause: true,
+  pauseForSlo: true,
+  useDeposit: true,
+  depositCap: 0.5,
 };
 
 interface ReadyPlan {
@@ -52,6 +78,10 @@ interface ReadyPlan {
 export interface ControllerSummary {
   plansApplied: number;
   plansRejected: number;
+  /** Solves whose best plan was over the budget (pausing off), so nothing was sent. */
+  plansInfeasible: number;
+  /** Plans not applied because their gain over the window did not pay for their reloads. */
+  plansKept: number;
   triggers: Record<Trigger, number>;
   lastTrigger: Trigger | null;
   solveMs: { p50: number; p99: number; max: number; count: number };
@@ -104,6 +134,7 @@ export class Controller {
   private lastSignature = '';
   private stepsSincePlan = 0;
   private pending = false;
+  private inFlight: Promise<void> = Promise.resolve();
   private ready: ReadyPlan | null = null;
   private active: ActionRecord | null = null;
   private forceTrigger: Trigger | null = null;
@@ -113,6 +144,8 @@ export class Controller {
   private pausesIssued = 0;
   private resumesIssued = 0;
   private lastStepMs = 0;
+  private infeasible = 0;
+  private kept = 0;
 
   constructor(
     private readonly cfg: ControllerConfig,
@@ -163,6 +196,7 @@ export class Controller {
 
   /** Compare the step with the model's prediction; update the correction; maybe fire `drift`. */
   private feedback(obs: StepObservation): Trigger | null {
+    if (obs.kind !== 'decode') return null;
     const reqs = toStepRequests(this.baseCost, obs.requests);
     if (reqs.length === 0 || obs.stepMs <= 0) return null;
     const base = this.baseCost.stepTime(reqs);
@@ -200,18 +234,18 @@ export class Controller {
     }
     const sig = signature(obs.requests);
     if (sig !== this.lastSignature) return 'batch-changed';
-    if (this.forecastBlocks(obs.requests) > this.cfg.budgetBlocks) return 'memory-forecast';
-    if (this.stepsSincePlan >= this.cfg.windowSteps) return 'window';
+    if (this.forecastBlocks(obs.requests, this.cfg.forecastSteps) > this.cfg.budgetBlocks) return 'memory-forecast';
+    if (this.stepsSincePlan >= this.cfg.replanIntervalSteps) return 'window';
     return null;
   }
 
-  /** GPU blocks the current placements need after W more steps of growth. */
-  private forecastBlocks(reqs: readonly ObservedRequest[]): number {
+  /** GPU blocks the current placements need after `steps` more steps of growth. */
+  private forecastBlocks(reqs: readonly ObservedRequest[], steps: number): number {
     let blocks = 0;
     for (const r of reqs) {
       if (r.paused) continue;
       const placement = r.distance !== null ? placementForDistance(this.cost.layers, r.distance) : placementFromLayers(this.cost.layers, r.offloaded);
-      blocks += this.cost.gpuBlocks(r.contextTokens, placement, this.cfg.windowSteps);
+      blocks += this.cost.gpuBlocks(r.contextTokens, placement, steps);
     }
     return blocks;
   }
@@ -230,7 +264,7 @@ export class Controller {
         id: r.id,
         contextTokens: r.contextTokens + 1,
         sloTpotMs: this.cfg.sloFor(r.id),
-        depositTokens: this.deposits.balance(r.id, obs.nowMs),
+        depositTokens: this.cfg.useDeposit ? Math.min(this.deposits.balance(r.id, obs.nowMs), this.cfg.depositCap * this.cfg.windowSteps) : 0,
       })),
       budgetBlocks: this.cfg.budgetBlocks,
       windowSteps: this.cfg.windowSteps,
@@ -240,14 +274,27 @@ export class Controller {
       bandwidthScale: this.drift.bandwidthScale,
       seed: this.cfg.seed + this.actions.length,
       noPause,
+      mode: this.cfg.mode,
+      pause: this.cfg.pause,
+      pauseForSlo: this.cfg.pauseForSlo,
     };
     const wall0 = this.wallNow();
     const wasPaused = new Set(obs.requests.filter((r) => r.paused).map((r) => r.id));
     const current = new Map(obs.requests.map((r) => [r.id, r.distance]));
-    this.solver.solve(request).then(
+    this.inFlight = this.solver.solve(request).then(
       (plan) => {
         const solveMs = this.wallNow() - wall0;
         this.solveTimes.push(solveMs);
+        this.pending = false;
+        if (plan.overBudget) {
+          // Nothing fits and pausing is off: leave the engine to its own out-of-memory fallback.
+          this.infeasible++;
+          return;
+        }
+        if (!this.worthApplying(plan, request, wasPaused, current)) {
+          this.kept++;
+          return;
+        }
         this.ready = { ...this.toAction(plan, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
         this.pending = false;
       },
@@ -292,12 +339,52 @@ export class Controller {
     return { action: { basedOnStep: obs.step, placements, pause, resume }, record };
   }
 
+  /**
+   * The planner does not price reloads (making an offloaded layer resident again is an H2D copy
+   * of its whole KV). A plan that pauses or resumes nobody, while the current placements still
+   * fit the window's growth, is applied only if its step-time gain over the window pays for its
+   * reloads, with a 2 % margin so near-ties do not churn placements.
+   */
+  private worthApplying(
+    plan: BatchPlan,
+    req: SolveRequest,
+    wasPaused: ReadonlySet<string>,
+    current: ReadonlyMap<string, number | null>,
+  ): boolean {
+    const pausedNow = new Set(plan.paused);
+    if (pausedNow.size !== wasPaused.size || [...pausedNow].some((id) => !wasPaused.has(id))) return true;
+    const L = this.cost.layers;
+    const ctx = new Map(req.requests.map((r) => [r.id, r.contextTokens]));
+    const items: StepRequest[] = [];
+    let reloadMs = 0;
+    for (const p of plan.placements) {
+      if (p.paused) continue;
+      const d = current.get(p.id);
+      if (d === undefined || d === null) return true;
+      const old = placementForDistance(L, d);
+      items.push({ contextTokens: ctx.get(p.id) ?? p.contextTokens, placement: old });
+      const now = new Set(p.offloaded);
+      let reloaded = 0;
+      for (const l of old.offloaded) if (!now.has(l)) reloaded++;
+      reloadMs += reloaded * this.cost.requestLayerTransferMs(p.contextTokens);
+    }
+    if (planMemory(L, items, req.windowSteps).totalBlocks > req.budgetBlocks) return true;
+    const currentMs = this.cost.stepTime(items).totalMs;
+    const gainMs = (currentMs - plan.step.totalMs) * req.windowSteps;
+    return gainMs > reloadMs + 0.02 * currentMs * req.windowSteps;
+  }
+
   /** The newest finished plan if it is ready by `nowMs` (consumed), else null. */
   takeReady(nowMs: number): { action: ControlAction; record: ActionRecord } | null {
     if (!this.ready || this.ready.readyAtMs > nowMs) return null;
     const r = this.ready;
     this.ready = null;
     return r;
+  }
+
+  /** Resolves once the solve in flight (if any) has finished. */
+  idle(): Promise<void> {
+    return this.inFlight;
   }
 
   get solving(): boolean {
@@ -327,6 +414,8 @@ export class Controller {
     return {
       plansApplied: this.actions.filter((a) => a.appliedAtStep !== null).length,
       plansRejected: this.actions.filter((a) => a.rejectedReason !== undefined).length,
+      plansInfeasible: this.infeasible,
+      plansKept: this.kept,
       triggers: { ...this.triggers },
       lastTrigger: this.lastTrigger,
       solveMs: {

@@ -2,7 +2,8 @@ import type { ModelSpec } from '../core/model-spec.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import { planBatch } from '../planner/plan-batch.js';
-import type { PausePolicy } from '../planner/types.js';
+import type { BatchPlan, PausePolicy } from '../planner/types.js';
+import { uniformPlan } from './uniform-plan.js';
 import type { Profile } from '../profile/format.js';
 import type { BatchSolver, SolveRequest } from './types.js';
 
@@ -17,14 +18,27 @@ export function costForSetup(setup: SolverSetup, computeScale: number, bandwidth
 }
 
 /** Runs one solve on the calling thread (virtual time: the solve's wall time is charged as latency). */
-export async function solveOnce(setup: SolverSetup, req: SolveRequest) {
+export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<BatchPlan> {
+  const cost = costForSetup(setup, req.computeScale, req.bandwidthScale);
+  if (req.mode === 'uniform') {
+    return uniformPlan({
+      cost,
+      budgetBlocks: req.budgetBlocks,
+      requests: req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) })),
+      windowSteps: req.windowSteps,
+      pause: req.pause,
+      pausePolicy: req.pausePolicy as PausePolicy,
+      seed: req.seed,
+    });
+  }
   return planBatch({
-    cost: costForSetup(setup, req.computeScale, req.bandwidthScale),
+    cost,
     budgetBlocks: req.budgetBlocks,
     requests: req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) })),
     windowSteps: req.windowSteps,
     timeLimitMs: req.timeLimitMs,
     pausePolicy: req.pausePolicy as PausePolicy,
+    pauseForSlo: req.pauseForSlo,
     seed: req.seed,
   });
 }

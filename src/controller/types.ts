@@ -15,6 +15,8 @@ export interface ObservedRequest {
 
 export interface StepObservation {
   step: number;
+  /** A prefill step's time says nothing about decode: it feeds triggers, not the correction. */
+  kind: 'decode' | 'prefill';
   /** Engine clock at the end of the step, ms (virtual or wall). */
   nowMs: number;
   stepMs: number;
@@ -79,4 +81,10 @@ export interface SolveRequest {
   seed: number;
   /** Ids that must not be chosen as pause victims (paused too long already). */
   noPause: string[];
+  /** `ilp`: per-request placements (the planner); `uniform`: one shared distance (the ablation). */
+  mode: 'ilp' | 'uniform';
+  /** Pause-Resume enabled. */
+  pause: boolean;
+  /** Pause also to cut predicted SLO violations, not only when memory runs out. */
+  pauseForSlo: boolean;
 }

@@ -1,14 +1,13 @@
 import type { CostModel } from '../cost/cost-model.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
-import type { BaselinePolicy } from '../planner/baselines.js';
-import type { PausePolicy, PlanBatch } from '../planner/types.js';
+import { isBaselinePolicy } from '../planner/baselines.js';
 import type { TraceRequest } from '../trace/types.js';
-import { MinimalReplanner } from './minimal-replanner.js';
 import { scoreSlo } from './slo-scoring.js';
-import type { TimelineEntry } from './types.js';
+import type { PlacementDriver, TimelineEntry } from './types.js';
 import { runVirtual, type VirtualRunResult } from './virtual-run.js';
 
-export type ComparedPolicy = BaselinePolicy | 'orbitflow';
+/** A baseline, or a name the driver factory turns into a PlacementDriver (orbitflow and its ablations). */
+export type ComparedPolicy = string;
 
 export interface ComparisonSetup {
   cost: CostModel;
@@ -21,11 +20,8 @@ export interface ComparisonSetup {
   /** Per-token SLO S, ms (one per run, as in the paper). */
   sloMs: number;
   policies: readonly ComparedPolicy[];
-  /** The planner for `orbitflow`. */
-  planBatch?: PlanBatch;
-  windowSteps?: number;
-  timeLimitMs?: number;
-  pausePolicy?: PausePolicy;
+  /** Makes the placement driver of each non-baseline policy (a fresh one per run). */
+  driverFor?: (policy: string) => PlacementDriver | undefined;
   recordTimeline?: boolean;
   /** A monotonic ms clock to time each simulation (the CLI passes one; pure callers may omit it). */
   clockMs?: () => number;
@@ -155,21 +151,12 @@ export async function comparePolicies(trace: readonly TraceRequest[], s: Compari
     const t0 = s.clockMs?.();
     let run: VirtualRunResult;
     try {
-      const driver = policy === 'orbitflow'
-        ? new MinimalReplanner({
-          plan: s.planBatch ?? (() => Promise.reject(new Error('no planner given'))),
-          cost: s.cost,
-          budgetBlocks: s.budgetBlocks,
-          sloTpotMs: s.sloMs,
-          windowSteps: s.windowSteps,
-          timeLimitMs: s.timeLimitMs,
-          pausePolicy: s.pausePolicy,
-          seed: s.seed,
-        })
-        : undefined;
+      const baseline = isBaselinePolicy(policy);
+      const driver = baseline ? undefined : s.driverFor?.(policy);
+      if (!baseline && !driver) throw new Error(`no placement driver for policy '${policy}'`);
       run = await runVirtual(trace, {
         cost: s.cost,
-        policy,
+        policy: baseline ? policy : 'orbitflow',
         budgetBlocks: s.budgetBlocks,
         hostBlocks: s.hostBlocks,
         maxNumSeqs: s.maxNumSeqs,

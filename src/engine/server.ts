@@ -4,13 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { ModelSpec } from '../core/model-spec.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
-import { planBatch } from '../planner/plan-batch.js';
-import type { PlanBatch, PausePolicy } from '../planner/types.js';
 import type { Profile } from '../profile/format.js';
 import { WallClock } from './clock.js';
 import { eventJson, parsePlacementBody, PlacementBodyError, stateJson } from './control-protocol.js';
 import { EngineCore, ENGINE_DEFAULTS, type EngineConfig } from './engine-core.js';
-import { MinimalReplanner } from './minimal-replanner.js';
 import {
   ApiError, chatChunk, chatResponse, chatRoleChunk, completionChunk, completionResponse, DONE, errorBody, parseRequest,
   tokenText, usage, usageChunk, type ApiKind, type ParsedRequest, type StreamHead,
@@ -42,11 +39,7 @@ export interface EngineServerConfig {
   port?: number;
   /** Name clients send as `model`; default the model's HF name. */
   servedModelName?: string;
-  /** `orbitflow` policy: the per-token SLO its planner aims at, and the planner to use. */
-  sloTpotMs?: number;
-  planBatch?: PlanBatch;
-  pausePolicy?: PausePolicy;
-  /** A driver to use instead of the minimal re-planner (policy `orbitflow`). */
+  /** Decides placements for policy `orbitflow` (the feedback controller, in-process). */
   driver?: PlacementDriver;
 }
 
@@ -98,10 +91,8 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
   };
   const core = new EngineCore(engineCfg);
   const clock = new WallClock(cfg.timeScale ?? 1);
-  let driver = cfg.driver;
-  if (!driver && policy === 'orbitflow') {
-    driver = new MinimalReplanner({ plan: cfg.planBatch ?? planBatch, cost, budgetBlocks, sloTpotMs: cfg.sloTpotMs, pausePolicy: cfg.pausePolicy, seed: cfg.seed });
-  }
+  const driver = cfg.driver;
+  if (!driver && policy === 'orbitflow') throw new Error("policy 'orbitflow' needs a placement driver (the controller)");
   const loop = new EngineLoop(core, clock, { untilDrained: false, driver });
   const metrics = new EngineMetrics();
   const servedName = engineCfg.modelName!;

@@ -286,7 +286,7 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
 
   let solved = await solveActive(input, active, windowSteps, timeLimitMs);
   const hasSlo = input.defaultSloTpotMs !== undefined || input.requests.some((r) => r.sloTpotMs !== undefined);
-  if (hasSlo) {
+  if (hasSlo && input.pauseForSlo !== false) {
     // Trial pauses are judged on the heuristic alone (it is never far from the ILP, and a batch
     // with many violators would otherwise pay the ILP's time limit once per victim); the kept
     // configuration gets the full solve at the end.

@@ -28,6 +28,8 @@ export interface PlanInput {
   /** Stop the ILP search once the certificate's gap is at most this (default 0.001); 0 searches until proven or out of time. */
   gapTolerance?: number;
   pausePolicy?: PausePolicy;
+  /** Also pause when that lowers the predicted SLO violations (default true); false = pause only for memory. */
+  pauseForSlo?: boolean;
   /** Seed for the `random` pause policy. */
   seed?: number;
 }

@@ -1,0 +1,89 @@
+import type { DecisionResult, EngineView, PlacementDecision, PlacementDriver } from '../engine/types.js';
+import type { Controller } from './controller.js';
+import type { ActionRecord, ObservedRequest } from './types.js';
+
+/**
+ * Drives the controller from inside the reference engine in virtual time (`plan --trace`). The
+ * solve runs on this thread, but its measured wall time is charged as latency: the plan is applied
+ * at the first step boundary after (solve start + solve time) in engine time, as a solver running
+ * one step ahead beside a real engine would deliver it.
+ */
+export class InProcessControllerDriver implements PlacementDriver {
+  private readonly generated = new Map<string, number>();
+  private lastObservedStep = -1;
+  private pendingRecord: ActionRecord | null = null;
+  private replans = 0;
+  private solveMsTotal = 0;
+
+  constructor(readonly controller: Controller) {}
+
+  async onStep(view: EngineView): Promise<PlacementDecision | null> {
+    const snap = view.snapshot();
+    const last = snap.lastStep;
+    const seen = new Set<string>();
+    const requests: ObservedRequest[] = [];
+    for (const r of snap.requests) {
+      if (r.state === 'waiting') continue;
+      seen.add(r.id);
+      const prev = this.generated.get(r.id) ?? 0;
+      if (r.generatedTokens > prev) {
+        this.controller.onTokens(r.id, r.lastTokenMs ?? view.nowMs, r.generatedTokens - prev);
+        this.generated.set(r.id, r.generatedTokens);
+      }
+      requests.push({
+        id: r.id,
+        contextTokens: r.contextTokens,
+        generatedTokens: r.generatedTokens,
+        paused: r.paused,
+        distance: r.distance,
+        offloaded: r.offloadedLayers,
+      });
+    }
+    for (const id of this.generated.keys()) {
+      if (!seen.has(id)) {
+        this.generated.delete(id);
+        this.controller.onFinished(id);
+      }
+    }
+    if (last && last.step !== this.lastObservedStep && requests.length > 0) {
+      this.lastObservedStep = last.step;
+      const trigger = this.controller.observe({
+        step: snap.step,
+        kind: last.kind,
+        nowMs: view.nowMs,
+        stepMs: last.durationMs,
+        requests,
+        batchIds: last.batchIds,
+        gpuBlocksTotal: snap.gpuBlocks.total,
+        gpuBlocksUsed: snap.gpuBlocks.used,
+      });
+      if (trigger) {
+        await this.controller.idle();
+        this.replans++;
+      }
+    }
+    const ready = this.controller.takeReady(view.nowMs);
+    if (!ready) return null;
+    this.pendingRecord = ready.record;
+    this.solveMsTotal += ready.record.solveMs;
+    return {
+      basedOnStep: ready.action.basedOnStep,
+      placements: ready.action.placements,
+      pause: ready.action.pause,
+      resume: ready.action.resume,
+      note: { trigger: ready.record.trigger, solveMs: ready.record.solveMs, status: ready.record.status, predictedStepMs: ready.record.predictedStepMs },
+    };
+  }
+
+  onDecisionResult(result: DecisionResult, view: EngineView): void {
+    const rec = this.pendingRecord;
+    this.pendingRecord = null;
+    if (!rec) return;
+    if (result.ok) this.controller.markApplied(rec, result.appliedAtStep, view.nowMs);
+    else this.controller.markRejected(rec, `${result.code}: ${result.reason}`);
+  }
+
+  stats(): { replans: number; solveMs: number } {
+    return { replans: this.replans, solveMs: this.solveMsTotal };
+  }
+}

@@ -1,0 +1,66 @@
+import { findModel } from '../core/model-catalogue.js';
+import type { ModelSpec } from '../core/model-spec.js';
+import { CostModel } from '../cost/cost-model.js';
+import type { PlacementDriver } from '../engine/types.js';
+import type { Profile } from '../profile/format.js';
+import { Controller, DEFAULT_CONTROLLER, type ControllerConfig } from './controller.js';
+import { InProcessControllerDriver } from './engine-driver.js';
+import { createInlineSolver } from './inline-solver.js';
+
+/**
+ * OrbitFlow and the rungs of the paper's design-validation ladder (orbitflow-method.md §12):
+ * Uniform Distance → + Token-Deposit → + Pause-Resume → OrbitFlow (per-request ILP placements).
+ */
+export const CONTROLLER_VARIANTS = {
+  orbitflow: { mode: 'ilp', pause: true, useDeposit: true },
+  uniform: { mode: 'uniform', pause: false, useDeposit: false },
+  'uniform+td': { mode: 'uniform', pause: false, useDeposit: true },
+  'uniform+td+pr': { mode: 'uniform', pause: true, useDeposit: true },
+} as const satisfies Record<string, Pick<ControllerConfig, 'mode' | 'pause' | 'useDeposit'>>;
+
+export type ControllerVariant = keyof typeof CONTROLLER_VARIANTS;
+export const ABLATION_LADDER: readonly ControllerVariant[] = ['uniform', 'uniform+td', 'uniform+td+pr', 'orbitflow'];
+
+export function isControllerVariant(p: string): p is ControllerVariant {
+  return Object.hasOwn(CONTROLLER_VARIANTS, p);
+}
+
+export interface ControllerSetup {
+  model: ModelSpec;
+  profile: Profile;
+  tp: number;
+  budgetBlocks: number;
+  /** One TPOT SLO for every request, ms (per-request SLOs from the trace override it). */
+  sloMs?: number;
+  sloFor?: (id: string) => number | undefined;
+  windowSteps?: number;
+  timeLimitMs?: number;
+  pausePolicy?: string;
+  seed?: number;
+}
+
+export function controllerConfig(variant: ControllerVariant, s: ControllerSetup): ControllerConfig {
+  return {
+    ...DEFAULT_CONTROLLER,
+    ...CONTROLLER_VARIANTS[variant],
+    costFor: (computeScale, bandwidthScale) => new CostModel(s.model, s.profile, { tp: s.tp, computeScale, bandwidthScale, modelLookup: findModel }),
+    budgetBlocks: s.budgetBlocks,
+    sloFor: s.sloFor ?? (() => s.sloMs),
+    windowSteps: s.windowSteps ?? DEFAULT_CONTROLLER.windowSteps,
+    timeLimitMs: s.timeLimitMs ?? DEFAULT_CONTROLLER.timeLimitMs,
+    pausePolicy: s.pausePolicy ?? DEFAULT_CONTROLLER.pausePolicy,
+    seed: s.seed ?? 0,
+  };
+}
+
+/** A controller driving the reference engine in-process (virtual time, or the engine's own wall clock). */
+export function createInProcessDriver(variant: ControllerVariant, s: ControllerSetup): InProcessControllerDriver {
+  const controller = new Controller(controllerConfig(variant, s), createInlineSolver({ model: s.model, profile: s.profile, tp: s.tp }));
+  return new InProcessControllerDriver(controller);
+}
+
+export type DriverFactory = (policy: string) => PlacementDriver | undefined;
+
+export function driverFactory(s: ControllerSetup): DriverFactory {
+  return (policy) => (isControllerVariant(policy) ? createInProcessDriver(policy, s) : undefined);
+}
