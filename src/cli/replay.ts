@@ -22,6 +22,15 @@ import type { LiveView } from '../ui/live-view.js';
 import type { CliContext } from './context.js';
 import { collect, fraction, positiveInt, positiveNumber } from './parse-options.js';
 import { addTraceOptions, traceOptionsFrom } from './trace-options.js';
+import { OrbitflowError } from '../core/errors.js';
+import { resolveModel } from '../core/model-catalogue.js';
+import type { ModelSpec } from '../core/model-spec.js';
+import type { EnginePolicy } from '../engine/types.js';
+import { BASELINE_POLICIES, isBaselinePolicy } from '../planner/baselines.js';
+import type { Profile } from '../profile/format.js';
+import { loadProfile } from '../profile/load.js';
+import { attachController, type AttachedController } from './replay-controller.js';
+import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
 /** Plain progress lines (no live view) at most this often. */
 const PROGRESS_EVERY_MS = 5000;
@@ -54,7 +63,16 @@ export function registerReplay(program: Command, ctx: CliContext): void {
       'Replay a request trace against an OpenAI-compatible endpoint on its absolute arrival schedule, streaming every request, and report vLLM-compatible metrics, SLO attainment (with Token-Deposit), and CI gates.',
     )
     .argument('<trace>', 'trace file: Azure 2023 CSV, Mooncake JSONL, BurstGPT CSV, OrbitFlow artifact JSON, or generic CSV/JSONL')
-    .option('--endpoint <url>', 'OpenAI-compatible server base URL, e.g. http://127.0.0.1:8000 (required for now: the embedded engine is not available yet)')
+    .option('--endpoint <url>', 'OpenAI-compatible server base URL, e.g. http://127.0.0.1:8000 (default: start the reference engine in-process on a free loopback port, policy external, and stop it afterwards)')
+    .addOption(new Option('--controller <mode>', 'feedback controller: on, off, or auto (on when the endpoint speaks the OrbitFlow control protocol)').choices(['on', 'off', 'auto']).default('auto'))
+    .option('--profile <file>', "GPU profile the controller plans with (default: the embedded engine's; an external endpoint needs it for the controller)")
+    .option('--model <id>', "model the controller plans for (default: the embedded engine's, llama-3.1-8b)")
+    .option('--tp <n>', "tensor-parallel degree the controller plans for", positiveInt, 1)
+    .option('--engine-profile <file>', `embedded engine: GPU profile (default: profiles/${EMBEDDED_DEFAULTS.profile})`)
+    .option('--engine-gpu-kv-gib <GiB>', 'embedded engine: GPU KV budget, GiB', positiveNumber, EMBEDDED_DEFAULTS.gpuKvGib)
+    .option('--engine-max-num-seqs <n>', 'embedded engine: most requests decoding at once', positiveInt, EMBEDDED_DEFAULTS.maxNumSeqs)
+    .option('--engine-noise-cv <f>', 'embedded engine: multiplicative step-time noise (coefficient of variation)', fraction, 0.05)
+    .option('--compare <policies>', 'embedded engine only: after the controlled run, replay the same trace under each of these static policies (e.g. flexgen-plus,dynamic,deepspeed) and print a comparison table')
     .addOption(new Option('--api <kind>', 'API to call: completions (/v1/completions) or chat (/v1/chat/completions; deltas without content, such as the role-only opening delta, are not counted as tokens)').choices(['completions', 'chat']).default('completions'))
     .addOption(
       new Option('--prompt <mode>', 'synthetic prompts: token-ids (exact input length; completions only) or text (≈1 token per word) (default: token-ids for completions, text for chat)').choices(['token-ids', 'text']),
@@ -91,22 +109,97 @@ async function readTrace(file: string, opts: ReturnType<typeof traceOptionsFrom>
   return { requests, format };
 }
 
+interface ParsedRun {
+  traceOpts: ReturnType<typeof traceOptionsFrom>;
+  percentiles: number[];
+  slo: SloSpec;
+  goodput: GoodputSpec | undefined;
+  asserts: Assertion[];
+}
+
 async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCliOptions): Promise<void> {
-  const traceOpts = traceOptionsFrom(opts);
-  const percentiles = parsePercentiles(opts.percentiles);
-  const slo: SloSpec = opts.slo !== undefined ? parseSlo(opts.slo) : {};
-  const goodput: GoodputSpec | undefined = opts.goodput !== undefined ? parseGoodput(opts.goodput) : undefined;
-  const asserts: Assertion[] = (opts.assert ?? []).map(parseAssertion);
-  if (opts.deposit && slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
+  const parsed: ParsedRun = {
+    traceOpts: traceOptionsFrom(opts),
+    percentiles: parsePercentiles(opts.percentiles),
+    slo: opts.slo !== undefined ? parseSlo(opts.slo) : {},
+    goodput: opts.goodput !== undefined ? parseGoodput(opts.goodput) : undefined,
+    asserts: (opts.assert ?? []).map(parseAssertion),
+  };
+  if (opts.deposit && parsed.slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
 
   if (opts.dryRun) {
-    await dryRun(ctx, traceFile, traceOpts, opts.json);
+    await dryRun(ctx, traceFile, parsed.traceOpts, opts.json);
     return;
   }
-  if (opts.endpoint === undefined) {
-    throw usageError('--endpoint', 'required: the embedded reference engine is not available yet', 'start a server (vLLM, SGLang, `orbitflow engine`) and pass --endpoint http://HOST:PORT');
+  if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
+  const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
+  const { requests, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
+  if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
+  let result: RunResult;
+  try {
+    result = await replayOnce(ctx, traceFile, opts, parsed, requests, format, embedded, embedded ? embedded.server.url : opts.endpoint!, true);
+  } finally {
+    await embedded?.server.close();
   }
-  const endpoint = parseEndpoint(opts.endpoint);
+  if (result.interrupted || comparePolicies.length === 0) return;
+  const rows: CompareRow[] = [{ policy: 'orbitflow (controller)', result }];
+  for (const policy of comparePolicies) {
+    const engine = await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed), policy);
+    ctx.stderr.write(`orbitflow: --compare: ${engine.description}\n`);
+    try {
+      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, requests, format, engine, engine.server.url, false);
+      rows.push({ policy, result: r });
+      if (r.interrupted) break;
+    } finally {
+      await engine.server.close();
+    }
+  }
+  await write(opts.json ? ctx.stderr : ctx.stdout, formatComparison(rows));
+}
+
+function embeddedOptions(opts: ReplayCliOptions, seed: number): EmbeddedEngineOptions {
+  return {
+    engineProfile: opts.engineProfile as string | undefined,
+    engineGpuKvGib: opts.engineGpuKvGib as number | undefined,
+    engineMaxNumSeqs: opts.engineMaxNumSeqs as number | undefined,
+    engineNoiseCv: opts.engineNoiseCv as number | undefined,
+    seed,
+  };
+}
+
+function parseComparePolicies(list: string): EnginePolicy[] {
+  const out: EnginePolicy[] = [];
+  for (const p of list.split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!isBaselinePolicy(p)) throw usageError('--compare', `expected baseline policies (${BASELINE_POLICIES.join(', ')}), got '${p}'`);
+    out.push(p);
+  }
+  return out;
+}
+
+/** The model and profile the controller plans with: given, or the embedded engine's. */
+function controllerInputs(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): { model: ModelSpec; profile: Profile } | null {
+  if (typeof opts.profile === 'string') {
+    return { model: resolveModel({ model: opts.model as string | undefined }), profile: loadProfile(opts.profile).profile };
+  }
+  if (embedded) return { model: embedded.model, profile: embedded.profile.profile };
+  return null;
+}
+
+/** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
+async function replayOnce(
+  ctx: CliContext,
+  traceFile: string,
+  opts: ReplayCliOptions,
+  parsed: ParsedRun,
+  requests: TraceRequest[],
+  format: string,
+  embedded: EmbeddedEngine | null,
+  endpointUrl: string,
+  primary: boolean,
+): Promise<RunResult> {
+  const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
+  const endpoint = parseEndpoint(endpointUrl);
   const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
   const headers: Record<string, string> = {};
@@ -115,8 +208,6 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
     if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
     headers.authorization = `Bearer ${key}`;
   }
-
-  const { requests, format } = await readTrace(traceFile, traceOpts, ctx);
 
   // Check --assert keys before anything is sent, against a result these options would produce.
   const sloKeys: SloSpec = { ...slo };
@@ -168,9 +259,12 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
       elapsedMs = () => clock.now() - t0Ms;
       if (useInk) {
         const title = `orbitflow replay ${basename(traceFile)} → ${endpoint.display}`;
-        view.started = startInk(ctx, title, () => live.snapshot(elapsedMs()), () => ac.abort());
+        view.started = startInk(ctx, title, () => ({ ...live.snapshot(elapsedMs()), controllerLine: attached?.controller.liveLine() }), () => ac.abort());
       } else {
-        progressTimer = setInterval(() => ctx.stderr.write(`${formatProgressLine(live.snapshot(elapsedMs()))}\n`), PROGRESS_EVERY_MS);
+        progressTimer = setInterval(() => {
+          ctx.stderr.write(`${formatProgressLine(live.snapshot(elapsedMs()))}\n`);
+          if (attached) ctx.stderr.write(`  ${attached.controller.liveLine()}\n`);
+        }, PROGRESS_EVERY_MS);
         progressTimer.unref();
       }
     },
@@ -182,10 +276,24 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
     onTokenChunk: (rec) => live.onTokenChunk(rec),
   };
 
-  let finished!: Promise<void>;
-  ctx.onInterrupt = () => {
+  // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
+  const attached = await startController(ctx, opts, embedded, endpointUrl, requests, slo, traceOpts.seed, primary);
+  if (attached) {
+    const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
+    hooks.onTokenChunk = (rec) => {
+      inner.onTokenChunk(rec);
+      attached.controller.hooks.onTokenChunk!(rec);
+    };
+    hooks.onRequestEvent = (type, rec) => {
+      inner.onRequestEvent(type, rec);
+      attached.controller.hooks.onRequestEvent!(type, rec);
+    };
+  }
+
+  let finished!: Promise<RunResult>;
+  ctx.onInterrupt = async () => {
     ac.abort();
-    return finished;
+    await finished;
   };
   finished = (async () => {
     let outcome;
@@ -196,12 +304,86 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
     }
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
+    result.controller = attached ? await attached.controller.stop() : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
+    if (!primary) return result;
     result.assertions = checkAssertions(asserts, result);
     if (opts.out !== undefined) await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
     await emit(ctx, result, opts.json);
     ctx.exitCode = exitCodeFor(ctx, result);
+    return result;
   })();
-  await finished;
+  return finished;
+}
+
+function controllerOffReason(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): string {
+  if (opts.controller === 'off') return '--controller off';
+  if (!embedded && typeof opts.profile !== 'string') return 'no --profile for the controller to plan with';
+  return 'the endpoint does not speak the OrbitFlow control protocol';
+}
+
+/** Attach the controller per --controller, saying once at start-up when it stays off and why. */
+async function startController(
+  ctx: CliContext,
+  opts: ReplayCliOptions,
+  embedded: EmbeddedEngine | null,
+  endpointUrl: string,
+  requests: readonly TraceRequest[],
+  slo: SloSpec,
+  seed: number,
+  primary: boolean,
+): Promise<{ controller: AttachedController } | null> {
+  if (!primary || opts.controller === 'off') return null;
+  const inputs = controllerInputs(opts, embedded);
+  const say = (why: string): null => {
+    if (opts.controller === 'on') throw new OrbitflowError('OF_REPLAY_CONTROLLER', `--controller on: ${why}`, { exitCode: ExitCode.environmentMissing });
+    ctx.stderr.write(`orbitflow: controller off: ${why}\n`);
+    return null;
+  };
+  if (!inputs) return say('no --profile for the controller to plan with (give --profile FILE and --model M)');
+  const controller = await attachController({
+    endpoint: endpointUrl,
+    api: opts.api,
+    model: inputs.model,
+    profile: inputs.profile,
+    tp: (opts.tp as number | undefined) ?? 1,
+    requests,
+    sloMs: slo.tbtMs ?? slo.tpotMs,
+    seed,
+    onError: (e) => ctx.stderr.write(`orbitflow: controller: ${e.message}\n`),
+  });
+  if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
+  ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);
+  return { controller };
+}
+
+interface CompareRow {
+  policy: string;
+  result: RunResult;
+}
+
+/** The wall-clock comparison table of `--compare`. */
+function formatComparison(rows: readonly CompareRow[]): string {
+  const pct = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const num = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+  const head = ['policy', 'TPOT att', 'TBT att (requests)', 'TBT att (tokens)', 'TBT att (tokens, TD)', 'p99 TBT ms', 'mean TPOT ms', 'mean TTFT ms', 'out tok/s', 'failed'];
+  const body = rows.map(({ policy, result: r }) => {
+    const att = r.slo_attainment;
+    return [
+      policy,
+      pct(att?.tpot),
+      pct(att?.tbt),
+      pct(att?.tbt_tokens?.attainment_no_td),
+      pct(att?.tbt_tokens?.attainment_td),
+      num(r.tbt_ms.p99),
+      num(r.mean_tpot_ms as number),
+      num(r.mean_ttft_ms as number),
+      num(r.output_throughput as number),
+      String(r.failed),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return `\nComparison on the embedded engine (same trace, same seed; wall clock):\n${[line(head), ...body.map(line)].join('\n')}\n`;
 }
 
 function startInk(ctx: CliContext, title: string, snapshot: Parameters<typeof import('../ui/live-view.js').startLiveView>[2], onQuit: () => void): Promise<LiveView> {

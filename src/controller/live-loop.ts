@@ -20,6 +20,8 @@ export class LiveControlLoop {
     endpoint: string,
     readonly controller: Controller,
     private readonly onError: (e: Error) => void = () => {},
+    /** The clock token times are stamped with (deposits and pause times use it too). */
+    private readonly clockMs: () => number = () => performance.now(),
   ) {
     this.client = new ControlClient(endpoint);
   }
@@ -43,7 +45,7 @@ export class LiveControlLoop {
         const trigger = this.controller.observe({
           step: state.step,
           kind: ev.kind,
-          nowMs: state.time_ms,
+          nowMs: this.clockMs(),
           stepMs: ev.step_ms,
           requests: observedRequests(state),
           batchIds: ev.batch_ids,
@@ -63,7 +65,7 @@ export class LiveControlLoop {
     if (!ready || this.stopped) return;
     this.applying = this.client.put(ready.action).then(
       (res) => {
-        if (res.ok) this.controller.markApplied(ready.record, res.appliedAtStep, ready.record.solvedAtMs + ready.record.solveMs);
+        if (res.ok) this.controller.markApplied(ready.record, res.appliedAtStep, this.clockMs());
         else {
           if (res.reason === 'stale') this.staleRejections++;
           this.controller.markRejected(ready.record, `${res.reason}: ${res.message}`);

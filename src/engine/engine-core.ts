@@ -285,6 +285,11 @@ export class EngineCore implements EngineView {
     return true;
   }
 
+  /** A request with this id is known (not yet released). */
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
   /** Forget finished requests (the wall-clock server calls it so memory stays bounded). */
   release(id: string): void {
     const r = this.byId.get(id);

@@ -153,7 +153,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
       req.on('error', reject);
     });
 
-  const generate = (kind: ApiKind, p: ParsedRequest, res: ServerResponse): void => {
+  const generate = (kind: ApiKind, p: ParsedRequest, res: ServerResponse, clientId: string | null): void => {
     if (loopError) {
       sendError(res, 500, `engine loop stopped: ${loopError.message}`);
       return;
@@ -162,7 +162,11 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
       sendError(res, 400, `Input prompt (${p.promptTokens} tokens) is too long and exceeds the capacity of the GPU KV budget under policy ${policy}.`);
       return;
     }
-    const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${nonce}${(nextId++).toString(16).padStart(8, '0')}`;
+    // Like vLLM, a client's X-Request-Id becomes the request id (`cmpl-<id>`), so a controller can
+    // key what the client observes (token times, deposits) to what the engine reports.
+    const prefix = kind === 'chat' ? 'chatcmpl' : 'cmpl';
+    let id = clientId !== null ? `${prefix}-${clientId}` : `${prefix}-${nonce}${(nextId++).toString(16).padStart(8, '0')}`;
+    if (core.has(id)) id = `${id}-${nonce}${(nextId++).toString(16)}`;
     const seq = requestSeq++;
     const head: StreamHead = { id, created: Math.floor(Date.now() / 1000), model: servedName };
     const stream: Stream = { res, done: false };
@@ -292,7 +296,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
           else throw e;
           return;
         }
-        generate(kind, parsed, res);
+        generate(kind, parsed, res, requestIdHeader(req.headers['x-request-id']));
         return;
       }
       default: {
@@ -347,3 +351,9 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
 }
 
 export { ENGINE_DEFAULTS };
+
+/** A usable X-Request-Id header value (printable, bounded), else null. */
+function requestIdHeader(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s !== undefined && /^[\x21-\x7e]{1,128}$/.test(s) ? s : null;
+}

@@ -20,6 +20,8 @@ export interface LiveSnapshot {
   outputTokens: number;
   /** Output tokens per second, oldest first, one per whole second (the last is partial). */
   tokensPerS: number[];
+  /** One line from the feedback controller, when one is attached. */
+  controllerLine?: string;
 }
 
 const WINDOW = 256;

@@ -55,6 +55,7 @@ export function makeReplayLive(ink: Ink, react: React): (props: ReplayLiveProps)
       h(Text, null, `elapsed ${s.elapsedS.toFixed(1)} s `, dim(`of ${s.traceDurationS.toFixed(1)} s trace time`)),
       h(Text, null, `TTFT p50 ${ms(s.ttftP50Ms)} p99 ${ms(s.ttftP99Ms)}   TPOT p50 ${ms(s.tpotP50Ms)} p99 ${ms(s.tpotP99Ms)}`, dim('  (last 256 requests)')),
       h(Text, null, `tok/s ${sparkline(recent)} ${recent.length >= 2 ? recent[recent.length - 2] : 0}`),
+      s.controllerLine ? h(Text, { color: 'cyan' }, s.controllerLine) : null,
       isRawModeSupported ? dim('q or Ctrl-C: stop and write partial results') : null,
     );
   };

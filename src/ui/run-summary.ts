@@ -1,3 +1,4 @@
+import { controllerRows, type ControllerReport } from './controller-rows.js';
 import type { RunResult } from '../replay/run-result.js';
 import type { Distribution } from '../replay/summary-stats.js';
 
@@ -108,7 +109,7 @@ export function summarySections(r: RunResult): SummarySection[] {
     });
   }
   if (r.controller !== null && r.controller !== undefined) {
-    sections.push({ title: 'Controller', rows: [['Actions', JSON.stringify(r.controller)]] });
+    sections.push({ title: 'Controller', rows: controllerRows(r.controller as ControllerReport) });
   }
   return sections;
 }

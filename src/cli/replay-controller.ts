@@ -1,0 +1,132 @@
+import type { ModelSpec } from '../core/model-spec.js';
+import { Controller } from '../controller/controller.js';
+import { ControlClient } from '../controller/http-adapter.js';
+import { LiveControlLoop } from '../controller/live-loop.js';
+import { controllerConfig } from '../controller/variants.js';
+import { createWorkerSolver } from '../controller/worker-solver.js';
+import type { Profile } from '../profile/format.js';
+import type { RequestRecord } from '../replay/request-record.js';
+import type { ReplayHooks } from '../replay/run-replay.js';
+import type { TraceRequest } from '../trace/types.js';
+
+export interface AttachOptions {
+  endpoint: string;
+  api: 'completions' | 'chat';
+  model: ModelSpec;
+  profile: Profile;
+  tp: number;
+  requests: readonly TraceRequest[];
+  /** The run's per-token SLO (ms) when a request has none of its own. */
+  sloMs?: number;
+  windowSteps?: number;
+  timeLimitMs?: number;
+  pausePolicy?: string;
+  seed: number;
+  onError: (e: Error) => void;
+}
+
+export interface AttachedController {
+  loop: LiveControlLoop;
+  /** One line for the live view and progress lines. */
+  liveLine(): string;
+  hooks: Pick<ReplayHooks, 'onTokenChunk' | 'onRequestEvent'>;
+  stop(): Promise<Record<string, unknown>>;
+}
+
+/**
+ * The replay client sends `x-request-id: orbitflow-<index>`; an engine that, like vLLM, names the
+ * request `cmpl-<x-request-id>` reports it under this id. The controller keys the deposits it
+ * builds from the client's token times by it, so the planner gets each request's own balance.
+ */
+export function engineRequestId(api: 'completions' | 'chat', index: number): string {
+  return `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-orbitflow-${index}`;
+}
+
+/** Attach the feedback controller when the endpoint speaks the control protocol; null otherwise. */
+export async function attachController(o: AttachOptions): Promise<AttachedController | null> {
+  const state = await new ControlClient(o.endpoint).probe();
+  if (state === null) return null;
+  const byId = new Map<string, number | undefined>();
+  for (const r of o.requests) byId.set(engineRequestId(o.api, r.index), r.slo?.tpotMs ?? r.slo?.tbtMs ?? o.sloMs);
+  const setup = { model: o.model, profile: o.profile, tp: o.tp };
+  const solver = createWorkerSolver(setup);
+  const controller = new Controller(
+    controllerConfig('orbitflow', {
+      ...setup,
+      budgetBlocks: state.gpu_blocks.total,
+      sloFor: (id) => (byId.has(id) ? byId.get(id) : o.sloMs),
+      windowSteps: o.windowSteps,
+      timeLimitMs: o.timeLimitMs,
+      pausePolicy: o.pausePolicy,
+      seed: o.seed,
+    }),
+    solver,
+  );
+  const loop = new LiveControlLoop(o.endpoint, controller, o.onError);
+  loop.start();
+  const tokensSeen = new Map<number, number>();
+  return {
+    loop,
+    liveLine() {
+      const s = controller.summary();
+      const k = s.calibration;
+      return `controller: ${s.plansApplied} plans applied · last trigger ${s.lastTrigger ?? '-'} · solve p50/p99 ${s.solveMs.p50.toFixed(1)}/${s.solveMs.p99.toFixed(1)} ms · paused ${s.pausedNow} · step predicted ${k.meanPredictedStepMs.toFixed(1)} vs measured ${k.meanMeasuredStepMs.toFixed(1)} ms`;
+    },
+    hooks: {
+      onTokenChunk(rec: RequestRecord) {
+        const n = rec.chunkTokens.length > 0 ? rec.chunkTokens[rec.chunkTokens.length - 1] : 0;
+        if (n <= 0) return;
+        tokensSeen.set(rec.index, (tokensSeen.get(rec.index) ?? 0) + n);
+        controller.onTokens(engineRequestId(o.api, rec.index), performance.now(), n);
+      },
+      onRequestEvent(type, rec) {
+        if (type === 'done') controller.onFinished(engineRequestId(o.api, rec.index));
+      },
+    },
+    async stop() {
+      await loop.stop();
+      await solver.close?.();
+      const s = controller.summary();
+      return {
+        enabled: true,
+        endpoint_budget_blocks: state.gpu_blocks.total,
+        plans_applied: s.plansApplied,
+        plans_rejected: s.plansRejected,
+        plans_kept: s.plansKept,
+        plans_infeasible: s.plansInfeasible,
+        stale_rejections: loop.staleRejections,
+        triggers: s.triggers,
+        last_trigger: s.lastTrigger,
+        solve_ms: s.solveMs,
+        paused_now: s.pausedNow,
+        pauses_issued: s.pausesIssued,
+        resumes_issued: s.resumesIssued,
+        max_pause_ms: s.maxPauseMs,
+        correction: { compute_scale: s.correction.computeScale, bandwidth_scale: s.correction.bandwidthScale },
+        calibration: {
+          steps: s.calibration.steps,
+          step_error_before: s.calibration.stepErrorBefore,
+          step_error_after: s.calibration.stepErrorAfter,
+          mean_predicted_step_ms: s.calibration.meanPredictedStepMs,
+          mean_measured_step_ms: s.calibration.meanMeasuredStepMs,
+        },
+        events_seen: loop.eventsSeen,
+        actions: controller.actions.map((a) => ({
+          seq: a.seq,
+          trigger: a.trigger,
+          based_on_step: a.basedOnStep,
+          applied_at_step: a.appliedAtStep,
+          solve_ms: a.solveMs,
+          status: a.status,
+          predicted_step_ms: a.predictedStepMs,
+          measured_step_ms: a.measuredStepMs,
+          predicted_violations: a.predictedViolations,
+          paused: a.paused,
+          resumed: a.resumed,
+          changed_placements: a.changedPlacements,
+          rejected: a.rejectedReason ?? null,
+        })),
+      };
+    },
+  };
+}
