@@ -1,3 +1,4 @@
+import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
@@ -14,7 +15,7 @@ import { PAUSE_POLICIES, type BatchPlan, type PausePolicy, type PlanInput } from
 import { provenanceLine } from '../profile/format.js';
 import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
-import { fraction, nonNegativeInt, positiveInt, positiveNumber } from './parse-options.js';
+import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';
 import { runPlanTrace } from './plan-trace.js';
 import { addTraceOptions } from './trace-options.js';
 
@@ -59,6 +60,9 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
   if (o.gpuKvBlocks !== undefined) budgetBlocks = o.gpuKvBlocks;
   else if (o.gpuKvGib !== undefined) budgetBlocks = cost.budgetBlocksFromGiB(o.gpuKvGib);
   else throw usageError('--gpu-kv-gib', 'a GPU KV budget is required: --gpu-kv-gib GiB or --gpu-kv-blocks N');
+  if (o.policy !== 'all' && !(PLAN_POLICIES as readonly string[]).includes(o.policy)) {
+    throw usageError('--policy', `expected all or one of ${PLAN_POLICIES.join(', ')} with --batch, got '${o.policy}'`);
+  }
   const requests = parseBatchFile(o.batch!, readBatch(o.batch!));
 
   let slo: PlanReport['slo'] = { source: 'none', tpotMs: null, scale: null, baseMs: null };
@@ -139,13 +143,17 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--trace <file>', 'a request trace to replay in virtual time under each policy instead of one batch')
     .addOption(new Option('--tpot-slo-ms <ms>', 'TPOT SLO for every request without its own, ms (default: none)').argParser(positiveNumber).conflicts('sloScale'))
     .addOption(new Option('--slo-scale <x>', "TPOT SLO = X × the all-on-GPU step time at the budget's token capacity (default: none)").argParser(positiveNumber))
-    .addOption(new Option('--policy <p>', 'orbitflow, one baseline, or all (orbitflow plus a table of every baseline)').choices([...PLAN_POLICIES, 'all']).default('orbitflow'))
+    .addOption(new Option('--policy <p>', 'orbitflow, one baseline, or all (orbitflow plus a table of every baseline); with --trace also ablation (uniform, uniform+td, uniform+td+pr, orbitflow) or a comma-separated list').default('orbitflow'))
     .addOption(new Option('--tp <n>', 'tensor-parallel degree: KV heads, weights and link bytes per GPU are divided by it').argParser(positiveInt).default(1))
     .addOption(new Option('--time-limit-ms <ms>', 'time limit of the ILP stage, ms; 0 = heuristic only').argParser(nonNegativeInt).default(DEFAULT_TIME_LIMIT_MS))
     .addOption(new Option('--gap-tolerance <fraction>', 'stop the ILP search once the answer is proven within this fraction of optimal; 0 = until proven or out of time').argParser(fraction).default(DEFAULT_GAP_TOLERANCE))
     .addOption(new Option('--window-steps <n>', 'decode window W, steps: each request keeps room for W more tokens, deposits are spread over W').argParser(positiveInt).default(DEFAULT_WINDOW_STEPS))
     .addOption(new Option('--pause-policy <p>', 'Pause-Resume victim when the batch does not fit (random draws from --seed)').choices(PAUSE_POLICIES).default('longest'))
-    .option('--out <file>', 'also write the orbitflow.plan/v1 JSON to FILE')
+    .option('--max-num-seqs <n>', `--trace: most requests decoding at once in the simulated engine (default ${ENGINE_DEFAULTS.maxNumSeqs})`, positiveInt)
+    .option('--noise-cv <f>', `--trace: multiplicative step-time noise of the simulated engine, coefficient of variation (default ${ENGINE_DEFAULTS.noiseCv})`, fraction)
+    .option('--step-overhead-ms <ms>', `--trace: fixed per-step cost of the simulated engine, ms (default ${ENGINE_DEFAULTS.stepOverheadMs})`, nonNegativeNumber)
+    .option('--host-kv-gib <GiB>', `--trace: host KV capacity of the simulated engine, GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
+    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json and placements.jsonl (the offline plans)')
     .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false);
   addTraceOptions(cmd);
   cmd.action(async (opts: PlanOptions & Record<string, unknown>) => {

@@ -144,6 +144,7 @@ export class Controller {
   private pausesIssued = 0;
   private resumesIssued = 0;
   private lastStepMs = 0;
+  private usedScales = { compute: 1, bandwidth: 1 };
   private infeasible = 0;
   private kept = 0;
 
@@ -221,9 +222,13 @@ export class Controller {
       },
       corrected.totalMs,
     );
-    if (!drifted) return null;
-    this.cost = this.cfg.costFor(this.drift.computeScale, this.drift.bandwidthScale);
-    return 'drift';
+    // Follow the running correction (a rebuilt model is cheap); only drift beyond tolerance re-plans.
+    const used = this.usedScales;
+    if (Math.abs(this.drift.computeScale - used.compute) > 0.005 || Math.abs(this.drift.bandwidthScale - used.bandwidth) > 0.005) {
+      this.cost = this.cfg.costFor(this.drift.computeScale, this.drift.bandwidthScale);
+      this.usedScales = { compute: this.drift.computeScale, bandwidth: this.drift.bandwidthScale };
+    }
+    return drifted ? 'drift' : null;
   }
 
   private checkTriggers(obs: StepObservation): Trigger | null {
