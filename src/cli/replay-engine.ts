@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { usageError } from '../core/errors.js';
 import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
+import { Worker } from 'node:worker_threads';
 import { startEngineServer, type EngineServer } from '../engine/server.js';
 import type { EnginePolicy } from '../engine/types.js';
 import { provenanceLine, type Profile } from '../profile/format.js';
@@ -30,7 +31,7 @@ export interface EmbeddedEngineOptions {
 }
 
 export interface EmbeddedEngine {
-  server: EngineServer;
+  server: { url: string; close(): Promise<void> };
   model: ModelSpec;
   profile: LoadedProfile;
   description: string;
@@ -46,25 +47,67 @@ export function shippedProfile(name: string): string {
   throw usageError('--engine-profile', `the shipped profile ${name} was not found next to orbitflow; pass --engine-profile FILE`);
 }
 
-/** Start the reference engine on a free loopback port for one replay. */
+/** What the worker thread needs to start the engine. */
+export interface EngineWorkerInput {
+  model: ModelSpec;
+  profile: Profile;
+  gpuKvGib: number;
+  policy: EnginePolicy;
+  maxNumSeqs: number;
+  noiseCv?: number;
+  seed?: number;
+  timeScale?: number;
+}
+
+/** Inside the worker: start the engine server. */
+export function startEngineFromInput(i: EngineWorkerInput): Promise<EngineServer> {
+  return startEngineServer({
+    model: i.model,
+    profile: i.profile,
+    gpuKvGib: i.gpuKvGib,
+    policy: i.policy,
+    maxNumSeqs: i.maxNumSeqs,
+    noiseCv: i.noiseCv,
+    seed: i.seed,
+    timeScale: i.timeScale,
+    host: '127.0.0.1',
+    port: 0,
+  });
+}
+
+/**
+ * Start the reference engine on a free loopback port for one replay, in a worker thread of this
+ * process: its event loop (steps, thousands of stream writes) then never delays the replay's
+ * pacer or token timestamps, which run on the main thread.
+ */
 export async function startEmbeddedEngine(o: EmbeddedEngineOptions, policy: EnginePolicy = 'external'): Promise<EmbeddedEngine> {
   const model = resolveModel({ model: o.engineModel ?? EMBEDDED_DEFAULTS.model, modelConfig: o.engineModelConfig });
   const profile = loadProfile(o.engineProfile ?? shippedProfile(EMBEDDED_DEFAULTS.profile));
-  const gpuKvGib = o.engineGpuKvGib ?? EMBEDDED_DEFAULTS.gpuKvGib;
-  const server = await startEngineServer({
+  const input: EngineWorkerInput = {
     model,
     profile: profile.profile,
-    gpuKvGib,
+    gpuKvGib: o.engineGpuKvGib ?? EMBEDDED_DEFAULTS.gpuKvGib,
     policy,
     maxNumSeqs: o.engineMaxNumSeqs ?? EMBEDDED_DEFAULTS.maxNumSeqs,
     noiseCv: o.engineNoiseCv,
     seed: o.seed,
     timeScale: o.engineTimeScale,
-    host: '127.0.0.1',
-    port: 0,
+  };
+  const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: input });
+  const started = await new Promise<{ url: string; budgetBlocks: number; maxNumSeqs: number }>((resolvePromise, reject) => {
+    worker.once('message', (m: { url?: string; budgetBlocks: number; maxNumSeqs: number; error?: string }) => {
+      if (m.error !== undefined) reject(new Error(`embedded engine: ${m.error}`));
+      else resolvePromise({ url: m.url!, budgetBlocks: m.budgetBlocks, maxNumSeqs: m.maxNumSeqs });
+    });
+    worker.once('error', reject);
   });
   const description =
-    `embedded reference engine ${server.url}: ${model.id}, policy ${policy}, GPU KV ${gpuKvGib} GiB (${server.core.budgetBlocks} blocks), ` +
-    `max-num-seqs ${server.core.maxNumSeqs}; ${provenanceLine(profile.profile as Profile)}`;
-  return { server, model, profile, description };
+    `embedded reference engine ${started.url}: ${model.id}, policy ${policy}, GPU KV ${input.gpuKvGib} GiB (${started.budgetBlocks} blocks), ` +
+    `max-num-seqs ${started.maxNumSeqs}; ${provenanceLine(profile.profile)}`;
+  const close = async (): Promise<void> => {
+    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    worker.postMessage('close');
+    await exited;
+  };
+  return { server: { url: started.url, close }, model, profile, description };
 }

