@@ -5,6 +5,7 @@ import { LiveControlLoop } from '../controller/live-loop.js';
 import { controllerConfig } from '../controller/variants.js';
 import { createWorkerSolver } from '../controller/worker-solver.js';
 import type { Profile } from '../profile/format.js';
+import { percentile } from '../core/stats.js';
 import type { RequestRecord } from '../replay/request-record.js';
 import type { ReplayHooks } from '../replay/run-replay.js';
 import type { TraceRequest } from '../trace/types.js';
@@ -30,7 +31,8 @@ export interface AttachedController {
   /** One line for the live view and progress lines. */
   liveLine(): string;
   hooks: Pick<ReplayHooks, 'onTokenChunk' | 'onRequestEvent'>;
-  stop(): Promise<Record<string, unknown>>;
+  /** Stop the loop; with the run's records, also report predicted vs measured TPOT per request. */
+  stop(records?: readonly RequestRecord[]): Promise<Record<string, unknown>>;
 }
 
 /**
@@ -83,8 +85,22 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
         if (type === 'done') controller.onFinished(engineRequestId(o.api, rec.index));
       },
     },
-    async stop() {
+    async stop(records?: readonly RequestRecord[]) {
       await loop.stop();
+      const before: number[] = [];
+      const after: number[] = [];
+      for (const rec of records ?? []) {
+        const n = rec.chunkMs.length;
+        if (n < 2 || rec.status !== 'ok') continue;
+        const tokens = rec.usageOutputTokens ?? rec.runningOutputTokens;
+        if (tokens < 2) continue;
+        const measured = (rec.chunkMs[n - 1] - rec.chunkMs[0]) / (tokens - 1);
+        const p = controller.predictedTpot(engineRequestId(o.api, rec.index));
+        if (!p || measured <= 0) continue;
+        before.push(Math.abs(p.beforeMs - measured) / measured);
+        after.push(Math.abs(p.afterMs - measured) / measured);
+      }
+      const dist = (xs: number[]) => ({ median: percentile(xs, 50), p95: percentile(xs, 95) });
       await solver.close?.();
       const s = controller.summary();
       return {
@@ -109,6 +125,9 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
           step_error_after: s.calibration.stepErrorAfter,
           mean_predicted_step_ms: s.calibration.meanPredictedStepMs,
           mean_measured_step_ms: s.calibration.meanMeasuredStepMs,
+          tpot_requests: before.length,
+          tpot_error_before: dist(before),
+          tpot_error_after: dist(after),
         },
         events_seen: loop.eventsSeen,
         actions: controller.actions.map((a) => ({

@@ -304,7 +304,7 @@ async function replayOnce(
     }
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
-    result.controller = attached ? await attached.controller.stop() : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
+    result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
     if (!primary) return result;
     result.assertions = checkAssertions(asserts, result);
     if (opts.out !== undefined) await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));

@@ -145,6 +145,8 @@ export class Controller {
   private resumesIssued = 0;
   private lastStepMs = 0;
   private usedScales = { compute: 1, bandwidth: 1 };
+  /** Σ predicted decode-step ms over the steps each request was in, raw and corrected. */
+  private readonly perRequest = new Map<string, { before: number; after: number; steps: number }>();
   private infeasible = 0;
   private kept = 0;
 
@@ -206,6 +208,14 @@ export class Controller {
     this.errAfter.push(Math.abs(obs.stepMs - corrected.totalMs) / obs.stepMs);
     this.predictedSum += corrected.totalMs;
     this.measuredSum += obs.stepMs;
+    for (const r of obs.requests) {
+      if (r.paused) continue;
+      const acc = this.perRequest.get(r.id) ?? { before: 0, after: 0, steps: 0 };
+      acc.before += base.totalMs;
+      acc.after += corrected.totalMs;
+      acc.steps++;
+      this.perRequest.set(r.id, acc);
+    }
     if (this.active) {
       const a = this.active;
       a.measuredStepMs = ((a.measuredStepMs ?? 0) * a.measuredSteps + obs.stepMs) / (a.measuredSteps + 1);
@@ -407,6 +417,12 @@ export class Controller {
   markRejected(record: ActionRecord, reason: string): void {
     record.rejectedReason = reason;
     this.forceTrigger = 'rejected';
+  }
+
+  /** A request's predicted TPOT (mean predicted step time over the steps it decoded in), raw and corrected. */
+  predictedTpot(id: string): { beforeMs: number; afterMs: number; steps: number } | null {
+    const a = this.perRequest.get(id);
+    return a && a.steps > 0 ? { beforeMs: a.before / a.steps, afterMs: a.after / a.steps, steps: a.steps } : null;
   }
 
   /** Current prediction of the running correction, for the live view. */

@@ -20,6 +20,9 @@ export interface ControllerReport {
     step_error_after: { median: number; p95: number };
     mean_predicted_step_ms: number;
     mean_measured_step_ms: number;
+    tpot_requests?: number;
+    tpot_error_before?: { median: number; p95: number };
+    tpot_error_after?: { median: number; p95: number };
   };
   actions?: unknown[];
 }
@@ -44,6 +47,10 @@ export function controllerRows(c: ControllerReport): [string, string][] {
     rows.push(['Step ms predicted vs measured', `${k.mean_predicted_step_ms.toFixed(2)} vs ${k.mean_measured_step_ms.toFixed(2)} (mean of ${k.steps} steps)`]);
     rows.push(['Step error, profile as is', `median ${pct(k.step_error_before.median)}, p95 ${pct(k.step_error_before.p95)}`]);
     rows.push(['Step error, with correction', `median ${pct(k.step_error_after.median)}, p95 ${pct(k.step_error_after.p95)}`]);
+    if (k.tpot_requests && k.tpot_error_before && k.tpot_error_after) {
+      rows.push(['TPOT error per request, profile as is', `median ${pct(k.tpot_error_before.median)}, p95 ${pct(k.tpot_error_before.p95)} (${k.tpot_requests} requests)`]);
+      rows.push(['TPOT error per request, corrected', `median ${pct(k.tpot_error_after.median)}, p95 ${pct(k.tpot_error_after.p95)}`]);
+    }
   }
   if (c.correction) rows.push(['Running correction', `compute × ${c.correction.compute_scale.toFixed(3)}, bandwidth × ${c.correction.bandwidth_scale.toFixed(3)}`]);
   return rows;

@@ -57,7 +57,10 @@ test('text and markdown summaries come from the same report; the controller sect
   assert.match(text, /Errors:\s+1 \(33\.3 %\): http_5xx 1/);
   assert.match(text, /Degraded:\s+yes: error rate/);
   assert.doesNotMatch(text, /Controller/);
-  assert.match(formatRunSummary(result({ replans: 3 })), /Controller[\s\S]*"replans":3/);
+  const withController = formatRunSummary(result({ enabled: true, plans_applied: 3, plans_kept: 1, plans_rejected: 0, triggers: { 'batch-changed': 2, drift: 1 } }));
+  assert.match(withController, /Controller[\s\S]*Plans applied \/ kept \/ rejected:\s+3 \/ 1 \/ 0/);
+  assert.match(withController, /Re-plan triggers:\s+batch-changed 2, drift 1/);
+  assert.match(formatRunSummary(result({ enabled: false, reason: '--controller off' })), /Controller:\s+off \(--controller off\)/);
   const md = runSummaryMarkdown(result());
   assert.match(md, /^# orbitflow replay/);
   assert.match(md, /\| Successful requests \| 2 \|/);
