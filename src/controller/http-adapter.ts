@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { SseParser } from '../replay/sse-parser.js';
+import { SseParser } from '../core/sse-parser.js';
 import type { ControlAction, ObservedRequest } from './types.js';
 
 /** The parts of `GET /orbitflow/v1/state` the controller reads (docs/control-protocol.md). */

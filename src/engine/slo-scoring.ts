@@ -4,6 +4,8 @@
  * the expected token count.
  */
 
+import { depositViolations as depositGapViolations, missingGaps, plainViolations as plainGapViolations } from '../core/token-deposit.js';
+
 /** One request as scoring sees it: how many tokens the trace asked for and when each one came out. */
 export interface ScoredRequest {
   expectedTokens: number;
@@ -12,49 +14,28 @@ export interface ScoredRequest {
   decodedTokens: number;
 }
 
+/** Decode gaps of one request's token times, into a reused buffer. */
+function gapsOf(tokenTimesMs: ArrayLike<number>, decodedTokens: number, buf: { a: Float64Array }): Float64Array {
+  const n = Math.max(decodedTokens - 1, 0);
+  if (buf.a.length < n) buf.a = new Float64Array(Math.max(n, 2 * buf.a.length));
+  for (let i = 1; i < decodedTokens; i++) buf.a[i - 1] = tokenTimesMs[i] - tokenTimesMs[i - 1];
+  return buf.a.subarray(0, n);
+}
+
+const scratch = { a: new Float64Array(1024) };
+
 /**
- * Token-Deposit violations of one request (the artifact's `compute_slo_violation`): tokens that
- * come early are banked and released on the SLO cadence; a late gap is covered from the bank, and
- * only when the bank is dry is it a violation (and the cadence restarts). Missing tokens of a
- * truncated or failed request count as violations: max(expected − decoded − 1, 0).
+ * Token-Deposit violations of one request (§7.2, the one implementation in src/core), plus the
+ * decode gaps a truncated or failed request never had.
  */
 export function depositViolations(tokenTimesMs: ArrayLike<number>, decodedTokens: number, expectedTokens: number, sloMs: number): number {
-  let bank = 0;
-  let gen = 0;
-  let out = 0;
-  let late = 0;
-  for (let i = 1; i < decodedTokens; i++) {
-    const t = gen + (tokenTimesMs[i] - tokenTimesMs[i - 1]);
-    if (t < out + sloMs) {
-      bank++;
-      gen = t;
-    } else if (t === out + sloMs) {
-      gen = t;
-      out += sloMs;
-    } else {
-      while (bank > 0 && out + sloMs < t) {
-        bank--;
-        out += sloMs;
-      }
-      if (out + sloMs < t) {
-        late++;
-        gen = t;
-        out = t;
-      } else {
-        bank++;
-        gen = t;
-      }
-    }
-  }
-  return late + Math.max(expectedTokens - decodedTokens - 1, 0);
+  return depositGapViolations(gapsOf(tokenTimesMs, decodedTokens, scratch), sloMs) + missingGaps(expectedTokens, decodedTokens);
 }
 
 /** Plain TBT violations: decode gaps longer than the SLO; a request never served counts expected − 1. */
 export function plainViolations(tokenTimesMs: ArrayLike<number>, decodedTokens: number, expectedTokens: number, sloMs: number): number {
   if (decodedTokens === 0) return Math.max(expectedTokens - 1, 0);
-  let v = 0;
-  for (let i = 1; i < decodedTokens; i++) if (tokenTimesMs[i] - tokenTimesMs[i - 1] > sloMs) v++;
-  return v;
+  return plainGapViolations(gapsOf(tokenTimesMs, decodedTokens, scratch), sloMs);
 }
 
 export interface SloScore {

@@ -1,6 +1,6 @@
 import { tbtGaps } from './metrics-tbt.js';
 import { e2elMs, isSuccess, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
-import { depositViolations, missingGaps, plainViolations } from './token-deposit.js';
+import { depositViolations, missingGaps, plainViolations } from '../core/token-deposit.js';
 
 /** `--slo ttft=MS,tpot=MS,tbt=MS,e2el=MS`; a trace's per-request SLO overrides it for that request. */
 export interface SloSpec {

@@ -13,7 +13,7 @@ import type { Clock } from './clock.js';
 import type { Endpoint } from './endpoint.js';
 import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
-import { SseParser, type SseDataHandler } from './sse-parser.js';
+import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
 
 export interface ClientOptions {
   endpoint: Endpoint;

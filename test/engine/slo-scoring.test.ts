@@ -23,8 +23,8 @@ test('Token-Deposit: a late gap with an empty bank is one violation and restarts
 });
 
 test('missing tokens: truncated requests count under TD only, absent requests under both', () => {
-  // Expected 6, decoded 3 on time: TD adds 6 − 3 − 1 = 2; plain adds nothing.
-  assert.equal(depositViolations([0, 5, 10], 3, 6, S), 2);
+  // Expected 6, decoded 3 on time: TD adds the 5 − 2 = 3 decode gaps that never happened; plain adds nothing.
+  assert.equal(depositViolations([0, 5, 10], 3, 6, S), 3);
   assert.equal(plainViolations([0, 5, 10], 3, 6, S), 0);
   // Never served: expected − 1 under both definitions.
   assert.equal(depositViolations([], 0, 6, S), 5);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { depositViolations, missingGaps, plainViolations } from '../../src/replay/token-deposit.js';
+import { depositViolations, missingGaps, plainViolations } from '../../src/core/token-deposit.js';
 import { computeSlo } from '../../src/replay/metrics-slo.js';
 import { failedRecord, okRecord } from './records.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SseParser } from '../../src/replay/sse-parser.js';
+import { SseParser } from '../../src/core/sse-parser.js';
 
 function parseAll(chunks: Buffer[]): string[] {
   const got: string[] = [];
