@@ -6,13 +6,14 @@ import { planMemory } from '../planner/memory.js';
 import { distanceOptions } from '../planner/options.js';
 import { pickVictim } from '../planner/pause.js';
 import type { BatchPlan, PausePolicy, PlanRequest } from '../planner/types.js';
+import { pausedViolates } from '../planner/plan-batch.js';
 
 export interface UniformPlanInput {
   cost: CostModel;
   budgetBlocks: number;
   requests: readonly PlanRequest[];
   windowSteps: number;
-  /** Pause victims (by policy) until one shared distance fits; false = return the smallest plan, over budget. */
+  /** Pause-Resume: pause victims (by policy) until one shared distance fits, then while that lowers violations; false = never pause (the smallest plan, over budget when nothing fits). */
   pause: boolean;
   pausePolicy: PausePolicy;
   seed: number;
@@ -25,6 +26,7 @@ interface Candidate {
   bytes: number;
   mem: ReturnType<typeof planMemory>;
   step: ReturnType<CostModel['stepTime']>;
+  fits: boolean;
 }
 
 /**
@@ -39,61 +41,91 @@ export function uniformPlan(input: UniformPlanInput): BatchPlan {
   const rng = createRng(input.seed);
   let active = [...input.requests];
   const paused: PlanRequest[] = [];
-  for (;;) {
-    let best: Candidate | null = null;
-    let smallest: Candidate | null = null;
-    for (const d of distanceOptions(L)) {
-      const placement = placementForDistance(L, d);
-      const items = active.map((r) => ({ contextTokens: r.contextTokens, placement }));
-      const mem = planMemory(L, items, windowSteps);
-      const step = cost.stepTime(items);
-      let viol = 0;
-      for (const r of active) if (step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9)) viol++;
-      const cand = { d, viol, ms: step.totalMs, bytes: step.bytesMoved, mem, step };
-      if (!smallest || mem.totalBlocks < smallest.mem.totalBlocks) smallest = cand;
-      if (mem.totalBlocks > input.budgetBlocks) continue;
-      if (!best || cand.viol < best.viol || (cand.viol === best.viol && (cand.ms < best.ms * (1 - 1e-9) || (Math.abs(cand.ms - best.ms) <= best.ms * 1e-9 && cand.bytes < best.bytes)))) best = cand;
-    }
+  const pauseOne = (): boolean => {
     const pickable = active.filter((r) => !r.noPause);
-    if (best || !input.pause || active.length <= 1 || pickable.length === 0) {
-      const chosen = best ?? smallest!;
-      const placement = placementForDistance(L, chosen.d);
-      return {
-        policy: 'orbitflow-uniform',
-        placements: [
-          ...active.map((r, i) => ({
-            id: r.id,
-            contextTokens: r.contextTokens,
-            distance: chosen.d,
-            offloaded: [...placement.offloaded],
-            gpuBlocks: chosen.mem.perRequest[i],
-            paused: false,
-            violates: chosen.step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9),
-          })),
-          ...paused.map((r) => ({ id: r.id, contextTokens: r.contextTokens, distance: chosen.d, offloaded: [], gpuBlocks: 0, paused: true, violates: true })),
-        ],
-        paused: paused.map((r) => r.id),
-        step: chosen.step,
-        memoryBlocks: chosen.mem.totalBlocks,
-        budgetBlocks: input.budgetBlocks,
-        violations: chosen.viol + paused.length,
-        overBudget: best === null,
-        stagingBlocks: chosen.mem.stagingBlocks,
-        windowSteps,
-        certificate: {
-          status: 'rule',
-          objectiveMs: chosen.step.totalMs,
-          bestBoundMs: chosen.step.computeMs,
-          gap: chosen.step.totalMs > 0 ? (chosen.step.totalMs - chosen.step.computeMs) / chosen.step.totalMs : 0,
-          solveMs: performance.now() - t0,
-          heuristicMs: 0,
-          binding: best === null ? ['memory'] : [],
-        },
-      };
+    if (active.length <= 1 || pickable.length === 0) return false;
+    const v = pickable[pickVictim(input.pausePolicy, pickable.map((r) => ({ id: r.id, contextTokens: r.contextTokens, sloTpotMs: r.sloTpotMs })), rng)];
+    paused.push(v);
+    active = active.filter((r) => r !== v);
+    return true;
+  };
+  // Pause for memory until one shared distance fits (all-offloaded still needs its staging layer).
+  let best = bestUniform(cost, active, input.budgetBlocks, windowSteps);
+  while (!best.fits && input.pause && pauseOne()) best = bestUniform(cost, active, input.budgetBlocks, windowSteps);
+  // Then, as the planner does, pause while that strictly lowers the violations (a paused request
+  // counts as one unless its deposit covers the window).
+  const score = (c: Candidate): number => c.viol + paused.filter((p) => pausedViolates(p, p.sloTpotMs, c.ms, windowSteps)).length;
+  if (input.pause && best.fits) {
+    let current = score(best);
+    while (current > 0) {
+      const before = { active, pausedLen: paused.length };
+      if (!pauseOne()) break;
+      const trial = bestUniform(cost, active, input.budgetBlocks, windowSteps);
+      if (trial.fits && score(trial) < current) {
+        best = trial;
+        current = score(trial);
+      } else {
+        active = before.active;
+        paused.length = before.pausedLen;
+        break;
+      }
     }
-    const v = pickVictim(input.pausePolicy, pickable.map((r) => ({ id: r.id, contextTokens: r.contextTokens, sloTpotMs: r.sloTpotMs })), rng);
-    const victim = pickable[v];
-    paused.push(victim);
-    active = active.filter((r) => r !== victim);
   }
+  const chosen = best;
+  const placement = placementForDistance(L, chosen.d);
+  return {
+    policy: 'orbitflow-uniform',
+    placements: [
+      ...active.map((r, i) => ({
+        id: r.id,
+        contextTokens: r.contextTokens,
+        distance: chosen.d,
+        offloaded: [...placement.offloaded],
+        gpuBlocks: chosen.mem.perRequest[i],
+        paused: false,
+        violates: chosen.step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9),
+      })),
+      ...paused.map((r) => ({ id: r.id, contextTokens: r.contextTokens, distance: chosen.d, offloaded: [], gpuBlocks: 0, paused: true, violates: true })),
+    ],
+    paused: paused.map((r) => r.id),
+    step: chosen.step,
+    memoryBlocks: chosen.mem.totalBlocks,
+    budgetBlocks: input.budgetBlocks,
+    violations: score(chosen),
+    overBudget: !chosen.fits,
+    stagingBlocks: chosen.mem.stagingBlocks,
+    windowSteps,
+    certificate: {
+      status: 'rule',
+      objectiveMs: chosen.step.totalMs,
+      bestBoundMs: chosen.step.computeMs,
+      gap: chosen.step.totalMs > 0 ? (chosen.step.totalMs - chosen.step.computeMs) / chosen.step.totalMs : 0,
+      solveMs: performance.now() - t0,
+      heuristicMs: 0,
+      binding: chosen.fits ? [] : ['memory'],
+    },
+  };
+}
+
+/**
+ * The best shared distance for `active` in the planner's order (fewest violations, lowest T,
+ * fewest bytes) among those that fit; when none fits, the smallest one, marked `fits: false`.
+ */
+function bestUniform(cost: CostModel, active: readonly PlanRequest[], budgetBlocks: number, windowSteps: number): Candidate {
+  const L = cost.layers;
+  let best: Candidate | null = null;
+  let smallest: Candidate | null = null;
+  for (const d of distanceOptions(L)) {
+    const placement = placementForDistance(L, d);
+    const items = active.map((r) => ({ contextTokens: r.contextTokens, placement }));
+    const mem = planMemory(L, items, windowSteps);
+    const step = cost.stepTime(items);
+    let viol = 0;
+    for (const r of active) if (step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9)) viol++;
+    const cand: Candidate = { d, viol, ms: step.totalMs, bytes: step.bytesMoved, mem, step, fits: mem.totalBlocks <= budgetBlocks };
+    if (!smallest || mem.totalBlocks < smallest.mem.totalBlocks) smallest = { ...cand };
+    if (!cand.fits) continue;
+    if (!best || cand.viol < best.viol || (cand.viol === best.viol && (cand.ms < best.ms * (1 - 1e-9) || (Math.abs(cand.ms - best.ms) <= best.ms * 1e-9 && cand.bytes < best.bytes)))) best = cand;
+  }
+  return best ?? smallest!;
 }

@@ -109,7 +109,7 @@ function violatesAt(stepMs: number, thetaMs: number): boolean {
  * A paused request decodes nothing for the window (W steps of T ms), so it meets its SLO only if
  * its deposit covers the W·T/S tokens the client expects meanwhile.
  */
-function pausedViolates(r: PlanRequest, sloMs: number | undefined, stepMs: number, windowSteps: number): boolean {
+export function pausedViolates(r: PlanRequest, sloMs: number | undefined, stepMs: number, windowSteps: number): boolean {
   if (sloMs === undefined) return false;
   return (r.depositTokens ?? 0) < (windowSteps * stepMs) / sloMs;
 }
