@@ -1,4 +1,4 @@
-import { placementForDistance, placementFromLayers } from '../core/placement.js';
+import { placementForDistance, placementFromLayers, type Placement } from '../core/placement.js';
 import { percentile } from '../core/stats.js';
 import { planMemory } from '../planner/memory.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
@@ -103,13 +103,23 @@ export interface CalibrationReport {
   meanMeasuredStepMs: number;
 }
 
+const distancePlacements = new Map<string, Placement>();
+
+/** The placement of an observed request; distance placements are shared, not rebuilt every step. */
+function placementOf(layers: number, r: ObservedRequest): Placement {
+  if (r.distance === null) return placementFromLayers(layers, r.offloaded);
+  const key = `${layers}:${r.distance}`;
+  let p = distancePlacements.get(key);
+  if (!p) {
+    p = placementForDistance(layers, r.distance);
+    distancePlacements.set(key, p);
+  }
+  return p;
+}
+
 function toStepRequests(cost: CostModel, reqs: readonly ObservedRequest[]): StepRequest[] {
   const out: StepRequest[] = [];
-  for (const r of reqs) {
-    if (r.paused) continue;
-    const placement = r.distance !== null ? placementForDistance(cost.layers, r.distance) : placementFromLayers(cost.layers, r.offloaded);
-    out.push({ contextTokens: r.contextTokens, placement });
-  }
+  for (const r of reqs) if (!r.paused) out.push({ contextTokens: r.contextTokens, placement: placementOf(cost.layers, r) });
   return out;
 }
 
@@ -259,8 +269,7 @@ export class Controller {
     let blocks = 0;
     for (const r of reqs) {
       if (r.paused) continue;
-      const placement = r.distance !== null ? placementForDistance(this.cost.layers, r.distance) : placementFromLayers(this.cost.layers, r.offloaded);
-      blocks += this.cost.gpuBlocks(r.contextTokens, placement, steps);
+      blocks += this.cost.gpuBlocks(r.contextTokens, placementOf(this.cost.layers, r), steps);
     }
     return blocks;
   }

@@ -10,6 +10,8 @@ import type { ActionRecord, ObservedRequest } from './types.js';
  */
 export class InProcessControllerDriver implements PlacementDriver {
   private readonly generated = new Map<string, number>();
+  private readonly seenAt = new Map<string, number>();
+  private epoch = 0;
   private lastObservedStep = -1;
   private pendingRecord: ActionRecord | null = null;
   private replans = 0;
@@ -18,44 +20,40 @@ export class InProcessControllerDriver implements PlacementDriver {
   constructor(readonly controller: Controller) {}
 
   async onStep(view: EngineView): Promise<PlacementDecision | null> {
-    const snap = view.snapshot();
-    const last = snap.lastStep;
-    const seen = new Set<string>();
+    // The cheap view, not snapshot(): a snapshot copies every waiting request, thousands of them
+    // on an overloaded trace, and this runs before every step.
+    const last = view.lastStep;
     const requests: ObservedRequest[] = [];
-    for (const r of snap.requests) {
-      if (r.state === 'waiting') continue;
-      seen.add(r.id);
+    const epoch = ++this.epoch;
+    view.forEachActive((r) => {
+      this.seenAt.set(r.id, epoch);
       const prev = this.generated.get(r.id) ?? 0;
       if (r.generatedTokens > prev) {
-        this.controller.onTokens(r.id, r.lastTokenMs ?? view.nowMs, r.generatedTokens - prev);
+        this.controller.onTokens(r.id, Number.isNaN(r.lastTokenMs) ? view.nowMs : r.lastTokenMs, r.generatedTokens - prev);
         this.generated.set(r.id, r.generatedTokens);
       }
-      requests.push({
-        id: r.id,
-        contextTokens: r.contextTokens,
-        generatedTokens: r.generatedTokens,
-        paused: r.paused,
-        distance: r.distance,
-        offloaded: r.offloadedLayers,
-      });
-    }
-    for (const id of this.generated.keys()) {
-      if (!seen.has(id)) {
-        this.generated.delete(id);
-        this.controller.onFinished(id);
+      requests.push({ id: r.id, contextTokens: r.contextTokens, generatedTokens: r.generatedTokens, paused: r.paused, distance: r.distance, offloaded: r.offloaded });
+    });
+    if (this.generated.size > requests.length) {
+      for (const id of this.generated.keys()) {
+        if (this.seenAt.get(id) !== epoch) {
+          this.generated.delete(id);
+          this.seenAt.delete(id);
+          this.controller.onFinished(id);
+        }
       }
     }
     if (last && last.step !== this.lastObservedStep && requests.length > 0) {
       this.lastObservedStep = last.step;
       const trigger = this.controller.observe({
-        step: snap.step,
+        step: view.step,
         kind: last.kind,
         nowMs: view.nowMs,
         stepMs: last.durationMs,
         requests,
         batchIds: last.batchIds,
-        gpuBlocksTotal: snap.gpuBlocks.total,
-        gpuBlocksUsed: snap.gpuBlocks.used,
+        gpuBlocksTotal: view.budgetBlocks,
+        gpuBlocksUsed: view.gpuUsed,
       });
       if (trigger) {
         await this.controller.idle();

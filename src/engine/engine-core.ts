@@ -13,6 +13,7 @@ import type {
   EnginePolicy,
   EngineSnapshot,
   EngineView,
+  ActiveRequestView,
   FinishReason,
   PlacementDecision,
   RequestPhase,
@@ -788,9 +789,19 @@ export class EngineCore implements EngineView {
 
   // ── views ─────────────────────────────────────────────────────────────────────────────────
 
-  forEachActive(fn: (r: { id: string; contextTokens: number; paused: boolean; distance: number | null; sloTpotMs?: number }) => void): void {
-    for (const r of this.running) fn({ id: r.id, contextTokens: r.kvTokens, paused: false, distance: r.placement.distance, sloTpotMs: r.sloTpotMs });
-    for (const r of this.paused) fn({ id: r.id, contextTokens: r.kvTokens, paused: true, distance: r.placement.distance, sloTpotMs: r.sloTpotMs });
+  forEachActive(fn: (r: ActiveRequestView) => void): void {
+    const one = (r: EngineRequest, paused: boolean): ActiveRequestView => ({
+      id: r.id,
+      contextTokens: r.kvTokens,
+      generatedTokens: r.generated,
+      lastTokenMs: r.lastTokenMs,
+      paused,
+      distance: r.placement.distance,
+      offloaded: r.placement.offloaded,
+      sloTpotMs: r.sloTpotMs,
+    });
+    for (const r of this.running) fn(one(r, false));
+    for (const r of this.paused) fn(one(r, true));
   }
 
   stagingBlocks(): number {

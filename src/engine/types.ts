@@ -122,6 +122,19 @@ export interface EngineCounters {
   rejected: number;
 }
 
+/** One running or paused request as a driver sees it each step. */
+export interface ActiveRequestView {
+  id: string;
+  contextTokens: number;
+  generatedTokens: number;
+  /** Engine time of its last token, ms (NaN before the first). */
+  lastTokenMs: number;
+  paused: boolean;
+  distance: number | null;
+  offloaded: readonly number[];
+  sloTpotMs?: number;
+}
+
 /** Read-only view of the engine handed to a PlacementDriver before every step. */
 export interface EngineView {
   readonly step: number;
@@ -137,8 +150,12 @@ export interface EngineView {
   /** Set when the last step fell back to the dynamic rule because the active plan did not fit. */
   readonly lastStepFellBack: boolean;
   snapshot(): EngineSnapshot;
-  /** Cheap iteration over running and paused requests (no copies). */
-  forEachActive(fn: (r: { id: string; contextTokens: number; paused: boolean; distance: number | null; sloTpotMs?: number }) => void): void;
+  /** Cheap iteration over running and paused requests (no copies; `offloaded` must not be kept or changed). */
+  forEachActive(fn: (r: ActiveRequestView) => void): void;
+  /** The last step's breakdown (null before the first). */
+  readonly lastStep: StepBreakdown | null;
+  /** GPU blocks in use now. */
+  readonly gpuUsed: number;
 }
 
 /**
