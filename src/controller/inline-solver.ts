@@ -20,11 +20,12 @@ export function costForSetup(setup: SolverSetup, computeScale: number, bandwidth
 /** Runs one solve on the calling thread (virtual time: the solve's wall time is charged as latency). */
 export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<BatchPlan> {
   const cost = costForSetup(setup, req.computeScale, req.bandwidthScale);
+  const requests = req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) }));
   if (req.mode === 'uniform') {
     return uniformPlan({
       cost,
       budgetBlocks: req.budgetBlocks,
-      requests: req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) })),
+      requests,
       windowSteps: req.windowSteps,
       pause: req.pause,
       pausePolicy: req.pausePolicy as PausePolicy,
@@ -34,7 +35,7 @@ export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<
   return planBatch({
     cost,
     budgetBlocks: req.budgetBlocks,
-    requests: req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) })),
+    requests,
     windowSteps: req.windowSteps,
     timeLimitMs: req.timeLimitMs,
     pausePolicy: req.pausePolicy as PausePolicy,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseJsonText } from '../core/json-text.js';
 import { ExitCode, inputError, OrbitflowError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import { PROFILE_SCHEMA, type Profile } from './format.js';
@@ -138,13 +139,6 @@ export function loadProfile(file: string): LoadedProfile {
       context: { file },
     });
   }
-  let raw: Json;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw inputError('OF_PROFILE_JSON', file, line, '(json)', `not valid JSON: ${(e as Error).message}`);
-  }
+  const raw = parseJsonText(text, file, 'OF_PROFILE_JSON') as Json;
   return { profile: validateProfile(raw, file), file, sha256: sha256Hex(text) };
 }

@@ -1,4 +1,5 @@
 import { inputError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-text.js';
 
 /**
  * The probe's output (`orbitflow.probe/v1`, written by src/profile/probe/main.cu `all`): raw
@@ -308,13 +309,6 @@ export function validateProbeOutput(raw: Json, file: string): ProbeOutput {
 
 /** Parse probe JSON text (stdout or a file); a syntax error names the line. */
 export function parseProbeOutput(text: string, file: string): ProbeOutput {
-  let raw: Json;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw inputError('OF_PROFILE_PROBE_JSON', file, line, '(json)', `not valid JSON: ${(e as Error).message}`);
-  }
+  const raw = parseJsonText(text, file, 'OF_PROFILE_PROBE_JSON') as Json;
   return validateProbeOutput(raw, file);
 }
