@@ -108,7 +108,7 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
         endpoint_budget_blocks: state.gpu_blocks.total,
         plans_applied: s.plansApplied,
         plans_rejected: s.plansRejected,
-        plans_kept: s.plansKept,
+        requests_kept_for_reload: s.requestsKeptForReload,
         plans_infeasible: s.plansInfeasible,
         stale_rejections: loop.staleRejections,
         triggers: s.triggers,

@@ -1,6 +1,5 @@
 import { placementForDistance, placementFromLayers, type Placement } from '../core/placement.js';
 import { percentile } from '../core/stats.js';
-import { planMemory } from '../planner/memory.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
 import type { BatchPlan } from '../planner/types.js';
 import { DepositTracker } from './deposit-tracker.js';
@@ -80,8 +79,8 @@ export interface ControllerSummary {
   plansRejected: number;
   /** Solves whose best plan was over the budget (pausing off), so nothing was sent. */
   plansInfeasible: number;
-  /** Plans not applied because their gain over the window did not pay for their reloads. */
-  plansKept: number;
+  /** Requests the planner kept on their current placement because moving them did not pay for the reload. */
+  requestsKeptForReload: number;
   triggers: Record<Trigger, number>;
   lastTrigger: Trigger | null;
   solveMs: { p50: number; p99: number; max: number; count: number };
@@ -287,6 +286,8 @@ export class Controller {
       requests: obs.requests.map((r) => ({
         id: r.id,
         contextTokens: r.contextTokens + 1,
+        ...(r.distance !== null && !r.paused ? { currentDistance: r.distance } : {}),
+        ...(r.outputTokens !== undefined ? { remainingSteps: Math.max(1, r.outputTokens - r.generatedTokens) } : {}),
         sloTpotMs: this.cfg.sloFor(r.id),
         depositTokens: this.cfg.useDeposit ? Math.min(this.deposits.balance(r.id, obs.nowMs), this.cfg.depositCap * this.cfg.windowSteps) : 0,
       })),
@@ -315,10 +316,7 @@ export class Controller {
           this.infeasible++;
           return;
         }
-        if (!this.worthApplying(plan, request, wasPaused, current)) {
-          this.kept++;
-          return;
-        }
+        this.kept += plan.certificate.keptForReload ?? 0;
         this.ready = { ...this.toAction(plan, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
         this.pending = false;
       },
@@ -361,41 +359,6 @@ export class Controller {
     };
     this.actions.push(record);
     return { action: { basedOnStep: obs.step, placements, pause, resume }, record };
-  }
-
-  /**
-   * The planner does not price reloads (making an offloaded layer resident again is an H2D copy
-   * of its whole KV). A plan that pauses or resumes nobody, while the current placements still
-   * fit the window's growth, is applied only if its step-time gain over the window pays for its
-   * reloads, with a 2 % margin so near-ties do not churn placements.
-   */
-  private worthApplying(
-    plan: BatchPlan,
-    req: SolveRequest,
-    wasPaused: ReadonlySet<string>,
-    current: ReadonlyMap<string, number | null>,
-  ): boolean {
-    const pausedNow = new Set(plan.paused);
-    if (pausedNow.size !== wasPaused.size || [...pausedNow].some((id) => !wasPaused.has(id))) return true;
-    const L = this.cost.layers;
-    const ctx = new Map(req.requests.map((r) => [r.id, r.contextTokens]));
-    const items: StepRequest[] = [];
-    let reloadMs = 0;
-    for (const p of plan.placements) {
-      if (p.paused) continue;
-      const d = current.get(p.id);
-      if (d === undefined || d === null) return true;
-      const old = placementForDistance(L, d);
-      items.push({ contextTokens: ctx.get(p.id) ?? p.contextTokens, placement: old });
-      const now = new Set(p.offloaded);
-      let reloaded = 0;
-      for (const l of old.offloaded) if (!now.has(l)) reloaded++;
-      reloadMs += reloaded * this.cost.requestLayerTransferMs(p.contextTokens);
-    }
-    if (planMemory(L, items, req.windowSteps).totalBlocks > req.budgetBlocks) return true;
-    const currentMs = this.cost.stepTime(items).totalMs;
-    const gainMs = (currentMs - plan.step.totalMs) * req.windowSteps;
-    return gainMs > reloadMs + 0.02 * currentMs * req.windowSteps;
   }
 
   /** The newest finished plan if it is ready by `nowMs` (consumed), else null. */
@@ -445,7 +408,7 @@ export class Controller {
       plansApplied: this.actions.filter((a) => a.appliedAtStep !== null).length,
       plansRejected: this.actions.filter((a) => a.rejectedReason !== undefined).length,
       plansInfeasible: this.infeasible,
-      plansKept: this.kept,
+      requestsKeptForReload: this.kept,
       triggers: { ...this.triggers },
       lastTrigger: this.lastTrigger,
       solveMs: {

@@ -32,7 +32,7 @@ export class InProcessControllerDriver implements PlacementDriver {
         this.controller.onTokens(r.id, Number.isNaN(r.lastTokenMs) ? view.nowMs : r.lastTokenMs, r.generatedTokens - prev);
         this.generated.set(r.id, r.generatedTokens);
       }
-      requests.push({ id: r.id, contextTokens: r.contextTokens, generatedTokens: r.generatedTokens, paused: r.paused, distance: r.distance, offloaded: r.offloaded });
+      requests.push({ id: r.id, contextTokens: r.contextTokens, generatedTokens: r.generatedTokens, outputTokens: r.outputTokens, paused: r.paused, distance: r.distance, offloaded: r.offloaded });
     });
     if (this.generated.size > requests.length) {
       for (const id of this.generated.keys()) {

@@ -126,6 +126,7 @@ export function observedRequests(state: ControlState): ObservedRequest[] {
       id: r.id,
       contextTokens: r.context_tokens,
       generatedTokens: r.generated_tokens,
+      outputTokens: r.output_tokens,
       paused: r.paused,
       distance: r.placement.distance,
       offloaded: r.placement.offloaded_layers,

@@ -5,6 +5,8 @@ export interface ObservedRequest {
   id: string;
   contextTokens: number;
   generatedTokens: number;
+  /** Tokens the request will produce in all (max_tokens), when the engine says. */
+  outputTokens?: number;
   paused: boolean;
   /** Current placement: distance (−1 all GPU, 0 all offloaded, d ≥ 1), or null when given as layers. */
   distance: number | null;
@@ -71,7 +73,7 @@ export interface BatchSolver {
 }
 
 export interface SolveRequest {
-  requests: { id: string; contextTokens: number; sloTpotMs?: number; depositTokens?: number }[];
+  requests: { id: string; contextTokens: number; sloTpotMs?: number; depositTokens?: number; currentDistance?: number; remainingSteps?: number }[];
   budgetBlocks: number;
   windowSteps: number;
   timeLimitMs: number;

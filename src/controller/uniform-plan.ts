@@ -22,6 +22,7 @@ export interface UniformPlanInput {
 interface Candidate {
   d: number;
   viol: number;
+  /** Step time plus amortised reloads, ms: what candidates are ranked by. */
   ms: number;
   bytes: number;
   mem: ReturnType<typeof planMemory>;
@@ -54,7 +55,7 @@ export function uniformPlan(input: UniformPlanInput): BatchPlan {
   while (!best.fits && input.pause && pauseOne()) best = bestUniform(cost, active, input.budgetBlocks, windowSteps);
   // Then, as the planner does, pause while that strictly lowers the violations (a paused request
   // counts as one unless its deposit covers the window).
-  const score = (c: Candidate): number => c.viol + paused.filter((p) => pausedViolates(p, p.sloTpotMs, c.ms, windowSteps)).length;
+  const score = (c: Candidate): number => c.viol + paused.filter((p) => pausedViolates(p, p.sloTpotMs, c.step.totalMs, windowSteps)).length;
   if (input.pause && best.fits) {
     let current = score(best);
     while (current > 0) {
@@ -121,8 +122,17 @@ function bestUniform(cost: CostModel, active: readonly PlanRequest[], budgetBloc
     const mem = planMemory(L, items, windowSteps);
     const step = cost.stepTime(items);
     let viol = 0;
-    for (const r of active) if (step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9)) viol++;
-    const cand: Candidate = { d, viol, ms: step.totalMs, bytes: step.bytesMoved, mem, step, fits: mem.totalBlocks <= budgetBlocks };
+    let reloadMs = 0;
+    const now = new Set(placement.offloaded);
+    for (const r of active) {
+      if (step.totalMs > violationThresholdMs(r.sloTpotMs, r.depositTokens ?? 0, windowSteps) * (1 + 1e-9)) viol++;
+      if (r.currentDistance === undefined) continue;
+      let reloaded = 0;
+      for (const l of placementForDistance(L, r.currentDistance).offloaded) if (!now.has(l)) reloaded++;
+      reloadMs += (reloaded * cost.requestLayerTransferMs(r.contextTokens)) / Math.max(1, r.remainingSteps ?? windowSteps);
+    }
+    // Ranked like the planner's re-plans: step time plus the reloads amortised over each request's remaining steps.
+    const cand: Candidate = { d, viol, ms: step.totalMs + reloadMs, bytes: step.bytesMoved, mem, step, fits: mem.totalBlocks <= budgetBlocks };
     if (!smallest || mem.totalBlocks < smallest.mem.totalBlocks) smallest = { ...cand };
     if (!cand.fits) continue;
     if (!best || cand.viol < best.viol || (cand.viol === best.viol && (cand.ms < best.ms * (1 - 1e-9) || (Math.abs(cand.ms - best.ms) <= best.ms * 1e-9 && cand.bytes < best.bytes)))) best = cand;

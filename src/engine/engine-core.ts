@@ -794,6 +794,7 @@ export class EngineCore implements EngineView {
       id: r.id,
       contextTokens: r.kvTokens,
       generatedTokens: r.generated,
+      outputTokens: r.outputTarget,
       lastTokenMs: r.lastTokenMs,
       paused,
       distance: r.placement.distance,

@@ -127,6 +127,8 @@ export interface ActiveRequestView {
   id: string;
   contextTokens: number;
   generatedTokens: number;
+  /** Tokens the client asked for (max_tokens). */
+  outputTokens: number;
   /** Engine time of its last token, ms (NaN before the first). */
   lastTokenMs: number;
   paused: boolean;

@@ -153,7 +153,7 @@ function sloTier(s: Solved): SloTier | null {
   return { thetaMs: theta, slackMs: theta - s.value.stepMs, requests: n };
 }
 
-function assemble(input: PlanInput, s: Solved, active: readonly PlanRequest[], paused: readonly PlanRequest[], windowSteps: number): BatchPlan {
+function assemble(input: PlanInput, s: Solved, active: readonly PlanRequest[], paused: readonly PlanRequest[], windowSteps: number, keptForReload = 0): BatchPlan {
   const { cost } = input;
   const L = cost.layers;
   const inst = s.inst;
@@ -201,6 +201,7 @@ function assemble(input: PlanInput, s: Solved, active: readonly PlanRequest[], p
     binding: bindingRows(s),
     sloTier: sloTier(s),
     glpkStatus: s.glpkStatus,
+    ...(keptForReload > 0 ? { keptForReload } : {}),
   };
   return {
     policy: 'orbitflow',
@@ -309,5 +310,59 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
     }
     if (changed) solved = await solveActive(input, active, windowSteps, timeLimitMs);
   }
-  return assemble(input, solved, active, paused, windowSteps);
+  const keptForReload = preferCurrentPlacements(solved, active);
+  return assemble(input, solved, active, paused, windowSteps, keptForReload);
+}
+
+/**
+ * Reloads (making an offloaded layer resident again is an H2D copy of its KV) are not in the
+ * ILP's objective. On a re-plan, each request whose new option differs from the one it runs
+ * with is tried back on its current option, keeping the revert when step time plus the reloads
+ * amortised over the request's remaining decode steps (Σ reloaded layers · τ_r / steps left,
+ * the window W when unknown) gets lower, memory still fits and no more requests violate.
+ * Returns how many requests were kept.
+ */
+function preferCurrentPlacements(s: Solved, active: readonly PlanRequest[]): number {
+  const inst = s.inst;
+  const W = inst.windowSteps;
+  const current = active.map((r) => (r.currentDistance === undefined ? -1 : inst.options.findIndex((o) => o.distance === r.currentDistance)));
+  if (current.every((k) => k < 0)) return 0;
+  const currentLayers = active.map((r) => (r.currentDistance === undefined ? null : new Set(placementForDistance(inst.layers, r.currentDistance).offloaded)));
+  const horizon = active.map((r) => Math.max(1, r.remainingSteps ?? W));
+  const reloadMs = (r: number, k: number): number => {
+    const cur = currentLayers[r];
+    if (!cur) return 0;
+    let reloaded = 0;
+    const now = inst.options[k].ind;
+    for (const l of cur) if (!now[l]) reloaded++;
+    return (reloaded * inst.requests[r].copyMs) / horizon[r];
+  };
+  const violations = (stepMs: number): number => inst.requests.reduce((v, q) => v + (violatesAt(stepMs, q.thetaMs) ? 1 : 0), 0);
+  const assign = Int32Array.from(s.assign);
+  let value = s.value;
+  let reload = 0;
+  for (let r = 0; r < assign.length; r++) reload += reloadMs(r, assign[r]);
+  let kept = 0;
+  for (let r = 0; r < assign.length; r++) {
+    const k = current[r];
+    if (k < 0 || assign[r] === k) continue;
+    const was = assign[r];
+    assign[r] = k;
+    const v = evaluateAssignment(inst, assign);
+    const nextReload = reload - reloadMs(r, was) + reloadMs(r, k);
+    if (v.memoryBlocks <= inst.budgetBlocks && violations(v.stepMs) <= violations(value.stepMs) && v.stepMs + nextReload < (value.stepMs + reload) * (1 - 1e-9)) {
+      value = v;
+      reload = nextReload;
+      kept++;
+    } else {
+      assign[r] = was;
+    }
+  }
+  if (kept > 0) {
+    s.assign = assign;
+    s.value = value;
+    // The answer no longer minimises T alone: claim no more than a feasible plan.
+    if (s.status === 'optimal') s.status = 'feasible';
+  }
+  return kept;
 }

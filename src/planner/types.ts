@@ -13,6 +13,13 @@ export interface PlanRequest {
   depositTokens?: number;
   /** Never choose this request as a pause victim (the controller sets it for requests paused too long). */
   noPause?: boolean;
+  /**
+   * The distance the request runs with now (a re-plan). Making an offloaded layer resident again
+   * costs a reload (one H2D copy of that layer), which the planner charges amortised over the window.
+   */
+  currentDistance?: number;
+  /** Decode steps the request has left, when known: a reload is amortised over these (default: the window W). */
+  remainingSteps?: number;
 }
 
 export interface PlanInput {
@@ -63,6 +70,8 @@ export interface Certificate {
   heuristicMs: number;
   /** Names of rows with no slack at the answer (memory, step-time rows by layer, SLO cap). */
   binding: string[];
+  /** Requests kept on their current placement because the better plan's gain did not pay for its reloads. */
+  keptForReload?: number;
   /** The tightest SLO tier still met, or null when no request has an SLO left to meet. */
   sloTier?: SloTier | null;
   /** GLPK's raw status code (5 optimal, 2 feasible, 1 undefined, 4 no feasible); null when the ILP did not run. */

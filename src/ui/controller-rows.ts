@@ -4,7 +4,7 @@ export interface ControllerReport {
   reason?: string;
   plans_applied?: number;
   plans_rejected?: number;
-  plans_kept?: number;
+  requests_kept_for_reload?: number;
   plans_infeasible?: number;
   triggers?: Record<string, number>;
   last_trigger?: string | null;
@@ -37,7 +37,8 @@ export function controllerRows(c: ControllerReport): [string, string][] {
     .filter(([, n]) => n > 0)
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
-  rows.push(['Plans applied / kept / rejected', `${c.plans_applied ?? 0} / ${c.plans_kept ?? 0} / ${c.plans_rejected ?? 0}`]);
+  rows.push(['Plans applied / rejected', `${c.plans_applied ?? 0} / ${c.plans_rejected ?? 0}`]);
+  rows.push(['Requests kept (reload not worth it)', String(c.requests_kept_for_reload ?? 0)]);
   rows.push(['Re-plan triggers', triggers || 'none']);
   if (c.last_trigger) rows.push(['Last trigger', c.last_trigger]);
   if (c.solve_ms) rows.push(['Solve ms p50 / p99 / max', `${c.solve_ms.p50.toFixed(2)} / ${c.solve_ms.p99.toFixed(2)} / ${c.solve_ms.max.toFixed(2)} (${c.solve_ms.count} solves)`]);

@@ -57,8 +57,8 @@ test('text and markdown summaries come from the same report; the controller sect
   assert.match(text, /Errors:\s+1 \(33\.3 %\): http_5xx 1/);
   assert.match(text, /Degraded:\s+yes: error rate/);
   assert.doesNotMatch(text, /Controller/);
-  const withController = formatRunSummary(result({ enabled: true, plans_applied: 3, plans_kept: 1, plans_rejected: 0, triggers: { 'batch-changed': 2, drift: 1 } }));
-  assert.match(withController, /Controller[\s\S]*Plans applied \/ kept \/ rejected:\s+3 \/ 1 \/ 0/);
+  const withController = formatRunSummary(result({ enabled: true, plans_applied: 3, requests_kept_for_reload: 1, plans_rejected: 0, triggers: { 'batch-changed': 2, drift: 1 } }));
+  assert.match(withController, /Controller[\s\S]*Plans applied \/ rejected:\s+3 \/ 0[\s\S]*Requests kept \(reload not worth it\):\s+1/);
   assert.match(withController, /Re-plan triggers:\s+batch-changed 2, drift 1/);
   assert.match(formatRunSummary(result({ enabled: false, reason: '--controller off' })), /Controller:\s+off \(--controller off\)/);
   const md = runSummaryMarkdown(result());
