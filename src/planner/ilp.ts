@@ -314,6 +314,7 @@ export async function solveIlp(
 
   // 1–2: LP relaxation with row generation, and its rounding.
   for (let lpRound = 0; lpRound < 3; lpRound++) {
+    const roundStart = performance.now();
     const model = build();
     if (!model) return { glpkStatus: 4, proven: false, assign: null, boundMs: floor, solveMs: performance.now() - t0, phasesMs: phases, rounds, size };
     const l0 = performance.now();
@@ -326,7 +327,10 @@ export async function solveIlp(
       if (fixed) offer(fixed.assign, fixed.stepMs, fixed.bytes);
     }
     const missing = violatedRows(inst, commOf(inst, model, lp.result.vars), lp.result.vars.T ?? 0, rows);
-    if (missing.length === 0 || performance.now() >= deadline) break;
+    // Another round rebuilds and re-solves from scratch (glpk.js has no warm start) and GLPK's
+    // LP cannot be interrupted: start one only if a round as long as the last one still fits.
+    const now = performance.now();
+    if (missing.length === 0 || now + (now - roundStart) > deadline) break;
     for (const j of missing.slice(0, ROWS_PER_ROUND)) rows.add(j);
   }
   const current = best as { stepMs: number } | null;
