@@ -318,7 +318,6 @@ export class Controller {
         }
         this.kept += plan.certificate.keptForReload ?? 0;
         this.ready = { ...this.toAction(plan, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
-        this.pending = false;
       },
       () => {
         this.pending = false;
