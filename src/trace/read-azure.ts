@@ -1,5 +1,5 @@
 import type { RawRow, ReaderContext } from './reader-context.js';
-import { parseTokens } from './reader-context.js';
+import { parseTokens, rowBatches } from './reader-context.js';
 import { headerIndex, readCsvBatches } from './sources.js';
 import { parseDateTime, secondsBetween, type ExactTime } from './timestamp.js';
 
@@ -12,39 +12,28 @@ export const AZURE_COLUMNS = ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'] a
 export async function* readAzure(ctx: ReaderContext): AsyncGenerator<RawRow[]> {
   let index: Map<string, number> | undefined;
   let origin: ExactTime | undefined;
-  for await (const batch of readCsvBatches(ctx)) {
-    const out: RawRow[] = [];
-    let failure: unknown;
-    try {
-      for (const { line, cells } of batch) {
-        if (index === undefined) {
-          index = headerIndex(ctx, cells, line, AZURE_COLUMNS);
-          continue;
-        }
-        const stamp = cells[index.get('TIMESTAMP')!];
-        const t = stamp === undefined || stamp === '' ? undefined : parseDateTime(stamp);
-        if (t === undefined) {
-          ctx.bad(line, 'TIMESTAMP', stamp === undefined || stamp === '' ? 'missing' : `not a datetime ('${stamp}'; expected YYYY-MM-DD HH:MM:SS.fffffff[+HH:MM])`);
-          continue;
-        }
-        const input = parseTokens(cells[index.get('ContextTokens')!]);
-        if (typeof input === 'string') {
-          ctx.bad(line, 'ContextTokens', input);
-          continue;
-        }
-        const output = parseTokens(cells[index.get('GeneratedTokens')!]);
-        if (typeof output === 'string') {
-          ctx.bad(line, 'GeneratedTokens', output);
-          continue;
-        }
-        origin ??= t;
-        ctx.accept(out, { line, timeS: secondsBetween(origin, t), inputTokens: input, outputTokens: output });
-      }
-    } catch (err) {
-      // Hand on the rows before the bad one first: a --limit may never reach it.
-      failure = err;
+  yield* rowBatches(readCsvBatches(ctx), ({ line, cells }, out) => {
+    if (index === undefined) {
+      index = headerIndex(ctx, cells, line, AZURE_COLUMNS);
+      return;
     }
-    yield out;
-    if (failure !== undefined) throw failure;
-  }
+    const stamp = cells[index.get('TIMESTAMP')!];
+    const t = stamp === undefined || stamp === '' ? undefined : parseDateTime(stamp);
+    if (t === undefined) {
+      ctx.bad(line, 'TIMESTAMP', stamp === undefined || stamp === '' ? 'missing' : `not a datetime ('${stamp}'; expected YYYY-MM-DD HH:MM:SS.fffffff[+HH:MM])`);
+      return;
+    }
+    const input = parseTokens(cells[index.get('ContextTokens')!]);
+    if (typeof input === 'string') {
+      ctx.bad(line, 'ContextTokens', input);
+      return;
+    }
+    const output = parseTokens(cells[index.get('GeneratedTokens')!]);
+    if (typeof output === 'string') {
+      ctx.bad(line, 'GeneratedTokens', output);
+      return;
+    }
+    origin ??= t;
+    ctx.accept(out, { line, timeS: secondsBetween(origin, t), inputTokens: input, outputTokens: output });
+  });
 }

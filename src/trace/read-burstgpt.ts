@@ -1,5 +1,5 @@
 import type { RawRow, ReaderContext } from './reader-context.js';
-import { parseFiniteNumber, parseTokens } from './reader-context.js';
+import { parseFiniteNumber, parseTokens, rowBatches } from './reader-context.js';
 import { headerIndex, readCsvBatches } from './sources.js';
 
 export const BURSTGPT_COLUMNS = ['Timestamp', 'Model', 'Request tokens', 'Response tokens'] as const;
@@ -19,59 +19,48 @@ export async function* readBurstGpt(ctx: ReaderContext, filterModel?: string): A
     if (failed > 0) parts.push(`${failed} failed requests (Response tokens = 0)`);
     ctx.counters.filterNote = parts.length > 0 ? `dropped ${parts.join(' and ')}` : undefined;
   };
-  for await (const batch of readCsvBatches(ctx)) {
-    const out: RawRow[] = [];
-    let failure: unknown;
-    try {
-      for (const { line, cells } of batch) {
-        if (index === undefined) {
-          index = headerIndex(ctx, cells, line, BURSTGPT_COLUMNS);
-          continue;
-        }
-        const cell = (name: string): string | undefined => {
-          const i = index!.get(name);
-          return i === undefined ? undefined : cells[i];
-        };
-        const model = (cell('Model') ?? '').trim();
-        if (model === '') {
-          ctx.bad(line, 'Model', 'missing');
-          continue;
-        }
-        const t = parseFiniteNumber(cell('Timestamp'));
-        if (typeof t === 'string') {
-          ctx.bad(line, 'Timestamp', t);
-          continue;
-        }
-        const input = parseTokens(cell('Request tokens'));
-        if (typeof input === 'string') {
-          ctx.bad(line, 'Request tokens', input);
-          continue;
-        }
-        const output = parseTokens(cell('Response tokens'));
-        if (typeof output === 'string') {
-          ctx.bad(line, 'Response tokens', output);
-          continue;
-        }
-        if (filterModel !== undefined && model !== filterModel) {
-          otherModel++;
-          ctx.counters.rowsFiltered++;
-          note();
-          continue;
-        }
-        if (output === 0) {
-          failed++;
-          ctx.counters.rowsFiltered++;
-          note();
-          continue;
-        }
-        const session = cell('Session ID')?.trim();
-        ctx.accept(out, { line, timeS: t, inputTokens: input, outputTokens: output, class: model, sessionId: session === '' ? undefined : session });
-      }
-    } catch (err) {
-      // Hand on the rows before the bad one first: a --limit may never reach it.
-      failure = err;
+  yield* rowBatches(readCsvBatches(ctx), ({ line, cells }, out) => {
+    if (index === undefined) {
+      index = headerIndex(ctx, cells, line, BURSTGPT_COLUMNS);
+      return;
     }
-    yield out;
-    if (failure !== undefined) throw failure;
-  }
+    const cell = (name: string): string | undefined => {
+      const i = index!.get(name);
+      return i === undefined ? undefined : cells[i];
+    };
+    const model = (cell('Model') ?? '').trim();
+    if (model === '') {
+      ctx.bad(line, 'Model', 'missing');
+      return;
+    }
+    const t = parseFiniteNumber(cell('Timestamp'));
+    if (typeof t === 'string') {
+      ctx.bad(line, 'Timestamp', t);
+      return;
+    }
+    const input = parseTokens(cell('Request tokens'));
+    if (typeof input === 'string') {
+      ctx.bad(line, 'Request tokens', input);
+      return;
+    }
+    const output = parseTokens(cell('Response tokens'));
+    if (typeof output === 'string') {
+      ctx.bad(line, 'Response tokens', output);
+      return;
+    }
+    if (filterModel !== undefined && model !== filterModel) {
+      otherModel++;
+      ctx.counters.rowsFiltered++;
+      note();
+      return;
+    }
+    if (output === 0) {
+      failed++;
+      ctx.counters.rowsFiltered++;
+      note();
+      return;
+    }
+    const session = cell('Session ID')?.trim();
+    ctx.accept(out, { line, timeS: t, inputTokens: input, outputTokens: output, class: model, sessionId: session === '' ? undefined : session });
+  });
 }

@@ -1,6 +1,6 @@
 import type { ColumnMap } from './columns.js';
 import type { RawRow, ReaderContext } from './reader-context.js';
-import { parseTokens } from './reader-context.js';
+import { parseTokens, rowBatches } from './reader-context.js';
 import { parseJsonLine } from './read-mooncake.js';
 import { headerIndex, readCsvBatches, readLineBatches } from './sources.js';
 import { parseDateTime, secondsBetween, type ExactTime } from './timestamp.js';
@@ -58,47 +58,25 @@ function toRow(ctx: ReaderContext, map: ColumnMap, times: TimeColumn, line: numb
 export async function* readGenericCsv(ctx: ReaderContext, map: ColumnMap): AsyncGenerator<RawRow[]> {
   const times = new TimeColumn(map);
   let index: Map<string, number> | undefined;
-  for await (const batch of readCsvBatches(ctx)) {
-    const out: RawRow[] = [];
-    let failure: unknown;
-    try {
-      for (const { line, cells } of batch) {
-        if (index === undefined) {
-          const need = [map.time, map.input, map.output, ...(map.id === undefined ? [] : [map.id])];
-          index = headerIndex(ctx, cells, line, need);
-          continue;
-        }
-        const row = toRow(ctx, map, times, line, (col) => cells[index!.get(col)!]);
-        if (row !== undefined) ctx.accept(out, row);
-      }
-    } catch (err) {
-      // Hand on the rows before the bad one first: a --limit may never reach it.
-      failure = err;
+  yield* rowBatches(readCsvBatches(ctx), ({ line, cells }, out) => {
+    if (index === undefined) {
+      const need = [map.time, map.input, map.output, ...(map.id === undefined ? [] : [map.id])];
+      index = headerIndex(ctx, cells, line, need);
+      return;
     }
-    yield out;
-    if (failure !== undefined) throw failure;
-  }
+    const row = toRow(ctx, map, times, line, (col) => cells[index!.get(col)!]);
+    if (row !== undefined) ctx.accept(out, row);
+  });
 }
 
 /** Generic JSONL, keys named by `--columns`. */
 export async function* readGenericJsonl(ctx: ReaderContext, map: ColumnMap): AsyncGenerator<RawRow[]> {
   const times = new TimeColumn(map);
-  for await (const batch of readLineBatches(ctx)) {
-    const out: RawRow[] = [];
-    let failure: unknown;
-    try {
-      for (const { line, text } of batch) {
-        if (text.trim() === '') continue;
-        const obj = parseJsonLine(ctx, line, text);
-        if (obj === undefined) continue;
-        const row = toRow(ctx, map, times, line, (col) => obj[col]);
-        if (row !== undefined) ctx.accept(out, row);
-      }
-    } catch (err) {
-      // Hand on the rows before the bad one first: a --limit may never reach it.
-      failure = err;
-    }
-    yield out;
-    if (failure !== undefined) throw failure;
-  }
+  yield* rowBatches(readLineBatches(ctx), ({ line, text }, out) => {
+    if (text.trim() === '') return;
+    const obj = parseJsonLine(ctx, line, text);
+    if (obj === undefined) return;
+    const row = toRow(ctx, map, times, line, (col) => obj[col]);
+    if (row !== undefined) ctx.accept(out, row);
+  });
 }

@@ -1,5 +1,5 @@
 import type { RawRow, ReaderContext } from './reader-context.js';
-import { parseFiniteNumber, parseTokens } from './reader-context.js';
+import { parseFiniteNumber, parseTokens, rowBatches } from './reader-context.js';
 import { readLineBatches } from './sources.js';
 
 /** Parses one JSONL line into an object; reports and returns undefined when it is not one. */
@@ -21,45 +21,34 @@ export function parseJsonLine(ctx: ReaderContext, line: number, text: string): R
 /** Mooncake FAST'25 JSONL: `timestamp` (ms), `input_length`, `output_length`, `hash_ids` (one per 512 tokens). */
 export async function* readMooncake(ctx: ReaderContext): AsyncGenerator<RawRow[]> {
   let originMs: number | undefined;
-  for await (const batch of readLineBatches(ctx)) {
-    const out: RawRow[] = [];
-    let failure: unknown;
-    try {
-      for (const { line, text } of batch) {
-        if (text.trim() === '') continue;
-        const obj = parseJsonLine(ctx, line, text);
-        if (obj === undefined) continue;
-        const ms = parseFiniteNumber(obj.timestamp);
-        if (typeof ms === 'string') {
-          ctx.bad(line, 'timestamp', ms);
-          continue;
-        }
-        const input = parseTokens(obj.input_length);
-        if (typeof input === 'string') {
-          ctx.bad(line, 'input_length', input);
-          continue;
-        }
-        const output = parseTokens(obj.output_length);
-        if (typeof output === 'string') {
-          ctx.bad(line, 'output_length', output);
-          continue;
-        }
-        let hashIds: number[] | undefined;
-        if (obj.hash_ids !== undefined) {
-          if (!Array.isArray(obj.hash_ids) || !obj.hash_ids.every((h) => Number.isInteger(h))) {
-            ctx.bad(line, 'hash_ids', 'expected an array of integers');
-            continue;
-          }
-          hashIds = obj.hash_ids as number[];
-        }
-        originMs ??= ms;
-        ctx.accept(out, { line, timeS: (ms - originMs) / 1000, inputTokens: input, outputTokens: output, hashIds });
-      }
-    } catch (err) {
-      // Hand on the rows before the bad one first: a --limit may never reach it.
-      failure = err;
+  yield* rowBatches(readLineBatches(ctx), ({ line, text }, out) => {
+    if (text.trim() === '') return;
+    const obj = parseJsonLine(ctx, line, text);
+    if (obj === undefined) return;
+    const ms = parseFiniteNumber(obj.timestamp);
+    if (typeof ms === 'string') {
+      ctx.bad(line, 'timestamp', ms);
+      return;
     }
-    yield out;
-    if (failure !== undefined) throw failure;
-  }
+    const input = parseTokens(obj.input_length);
+    if (typeof input === 'string') {
+      ctx.bad(line, 'input_length', input);
+      return;
+    }
+    const output = parseTokens(obj.output_length);
+    if (typeof output === 'string') {
+      ctx.bad(line, 'output_length', output);
+      return;
+    }
+    let hashIds: number[] | undefined;
+    if (obj.hash_ids !== undefined) {
+      if (!Array.isArray(obj.hash_ids) || !obj.hash_ids.every((h) => Number.isInteger(h))) {
+        ctx.bad(line, 'hash_ids', 'expected an array of integers');
+        return;
+      }
+      hashIds = obj.hash_ids as number[];
+    }
+    originMs ??= ms;
+    ctx.accept(out, { line, timeS: (ms - originMs) / 1000, inputTokens: input, outputTokens: output, hashIds });
+  });
 }

@@ -98,3 +98,22 @@ export function parseFiniteNumber(value: unknown): number | string {
   const n = Number(value.trim());
   return value.trim() !== '' && Number.isFinite(n) ? n : `not a number ('${value}')`;
 }
+
+/**
+ * Turn batches of source records into batches of rows, one callback per record. A bad record
+ * throws (unless skipped), but only after the rows before it in its batch are handed on: a
+ * --limit may be reached before the bad row and never need it.
+ */
+export async function* rowBatches<T>(batches: AsyncIterable<readonly T[]>, each: (record: T, out: RawRow[]) => void): AsyncGenerator<RawRow[]> {
+  for await (const batch of batches) {
+    const out: RawRow[] = [];
+    let failure: unknown;
+    try {
+      for (const record of batch) each(record, out);
+    } catch (err) {
+      failure = err;
+    }
+    yield out;
+    if (failure !== undefined) throw failure;
+  }
+}
