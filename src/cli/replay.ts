@@ -133,12 +133,12 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   }
   if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
   const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
-  const { requests, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const run = await prepareRun(ctx, traceFile, opts, parsed);
   const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
   let result: RunResult;
   try {
-    result = await replayOnce(ctx, traceFile, opts, parsed, requests, format, embedded, embedded ? embedded.server.url : opts.endpoint!, true);
+    result = await replayOnce(ctx, traceFile, opts, parsed, run, embedded, embedded ? embedded.server.url : opts.endpoint!, true);
   } finally {
     await embedded?.server.close();
   }
@@ -148,7 +148,7 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
     const engine = await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed), policy);
     ctx.stderr.write(`orbitflow: --compare: ${engine.description}\n`);
     try {
-      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, requests, format, engine, engine.server.url, false);
+      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, run, engine, engine.server.url, false);
       rows.push({ policy, result: r });
       if (r.interrupted) break;
     } finally {
@@ -186,20 +186,17 @@ function controllerInputs(opts: ReplayCliOptions, embedded: EmbeddedEngine | nul
   return null;
 }
 
-/** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
-async function replayOnce(
-  ctx: CliContext,
-  traceFile: string,
-  opts: ReplayCliOptions,
-  parsed: ParsedRun,
-  requests: TraceRequest[],
-  format: string,
-  embedded: EmbeddedEngine | null,
-  endpointUrl: string,
-  primary: boolean,
-): Promise<RunResult> {
-  const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
-  const endpoint = parseEndpoint(endpointUrl);
+/** What every run of the command shares, checked before any engine starts or request is sent. */
+interface RunInputs {
+  requests: TraceRequest[];
+  format: string;
+  traceSha: string;
+  prompt: PromptMode;
+  headers: Record<string, string>;
+}
+
+async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun): Promise<RunInputs> {
+  const { percentiles, slo, goodput, asserts } = parsed;
   const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
   const headers: Record<string, string> = {};
@@ -208,6 +205,8 @@ async function replayOnce(
     if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
     headers.authorization = `Bearer ${key}`;
   }
+
+  const { requests, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
 
   // Check --assert keys before anything is sent, against a result these options would produce.
   const sloKeys: SloSpec = { ...slo };
@@ -221,7 +220,23 @@ async function replayOnce(
   const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
   validateAssertions(asserts, template);
 
-  const traceSha = await sha256File(traceFile);
+  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers };
+}
+
+/** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
+async function replayOnce(
+  ctx: CliContext,
+  traceFile: string,
+  opts: ReplayCliOptions,
+  parsed: ParsedRun,
+  run: RunInputs,
+  embedded: EmbeddedEngine | null,
+  endpointUrl: string,
+  primary: boolean,
+): Promise<RunResult> {
+  const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
+  const { requests, format, traceSha, prompt, headers } = run;
+  const endpoint = parseEndpoint(endpointUrl);
   const maxConcurrency = opts.maxConcurrency ?? Infinity;
   const config: ReplayConfig = {
     endpoint,
