@@ -18,7 +18,7 @@ import { getModel, findModel } from '../src/core/model-catalogue.js';
 import { CostModel } from '../src/cost/cost-model.js';
 import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../src/engine/compare-policies.js';
 import { startEngineServer } from '../src/engine/server.js';
-import { BASELINE_POLICIES } from '../src/planner/baselines.js';
+import { BASELINE_POLICIES } from '../src/cost/baselines.js';
 import { driverFactory } from '../src/controller/variants.js';
 import { loadProfile } from '../src/profile/load.js';
 import { openTrace } from '../src/trace/open.js';

@@ -6,7 +6,7 @@ import { GIB } from '../core/units.js';
 import { CostModel } from '../cost/cost-model.js';
 import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../engine/compare-policies.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
-import { BASELINE_POLICIES, isBaselinePolicy } from '../planner/baselines.js';
+import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
 import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';

@@ -6,7 +6,7 @@ import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { BLOCK_TOKENS } from '../core/units.js';
 import { VERSION } from '../core/version.js';
 import { CostModel } from '../cost/cost-model.js';
-import { BASELINE_POLICIES } from '../planner/baselines.js';
+import { BASELINE_POLICIES } from '../cost/baselines.js';
 import { parseBatchFile } from '../planner/batch-file.js';
 import { DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_STEPS, planBatch } from '../planner/plan-batch.js';
 import { planToJson, planToText, type PlanReport, type SloSource } from '../planner/plan-format.js';

@@ -26,7 +26,7 @@ import { OrbitflowError } from '../core/errors.js';
 import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
 import type { EnginePolicy } from '../engine/types.js';
-import { BASELINE_POLICIES, isBaselinePolicy } from '../planner/baselines.js';
+import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import type { Profile } from '../profile/format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';

@@ -3,7 +3,7 @@ import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import { planBatch } from '../planner/plan-batch.js';
 import type { BatchPlan, PausePolicy } from '../planner/types.js';
-import { uniformPlan } from './uniform-plan.js';
+import { uniformPlan } from '../planner/uniform-plan.js';
 import type { Profile } from '../profile/format.js';
 import type { BatchSolver, SolveRequest } from './types.js';
 

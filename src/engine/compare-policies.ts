@@ -1,6 +1,6 @@
 import type { CostModel } from '../cost/cost-model.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
-import { isBaselinePolicy } from '../planner/baselines.js';
+import { isBaselinePolicy } from '../cost/baselines.js';
 import type { TraceRequest } from '../trace/types.js';
 import { scoreSlo } from './slo-scoring.js';
 import type { PlacementDriver, TimelineEntry } from './types.js';

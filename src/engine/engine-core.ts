@@ -3,7 +3,7 @@ import type { Placement } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
-import { baselineDistance, type BaselinePolicy } from '../planner/baselines.js';
+import { baselineDistance, type BaselinePolicy } from '../cost/baselines.js';
 import { createNoise } from './noise.js';
 import { PlacementCache } from './placement-cache.js';
 import { RequestQueue } from './request-queue.js';

@@ -1,4 +1,4 @@
-import type { BaselinePolicy } from '../planner/baselines.js';
+import type { BaselinePolicy } from '../cost/baselines.js';
 
 /**
  * Placement policies of the reference engine: the paper's baselines (static or recomputed from

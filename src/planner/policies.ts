@@ -1,5 +1,5 @@
 import { placementForDistance } from '../core/placement.js';
-import { BASELINE_POLICIES, baselineDistance, isBaselinePolicy, type BaselinePolicy } from './baselines.js';
+import { BASELINE_POLICIES, baselineDistance, isBaselinePolicy, type BaselinePolicy } from '../cost/baselines.js';
 import { violationThresholdMs } from './instance.js';
 import { planMemory } from './memory.js';
 import { DEFAULT_WINDOW_STEPS, planBatch } from './plan-batch.js';

@@ -5,7 +5,7 @@ import { placementForDistance } from '../../src/core/placement.js';
 import { EngineCore } from '../../src/engine/engine-core.js';
 import { runVirtual } from '../../src/engine/virtual-run.js';
 import type { EngineView, PlacementDriver } from '../../src/engine/types.js';
-import { BASELINE_POLICIES, baselineDistance, type BaselinePolicy } from '../../src/planner/baselines.js';
+import { BASELINE_POLICIES, baselineDistance, type BaselinePolicy } from '../../src/cost/baselines.js';
 import { syntheticTrace, testCost } from './fixtures.js';
 
 const cost = testCost();

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { runPlanTrace } from '../../src/cli/plan-trace.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { comparePolicies, sloBaseMs, type PolicyRow } from '../../src/engine/compare-policies.js';
-import { BASELINE_POLICIES } from '../../src/planner/baselines.js';
+import { BASELINE_POLICIES } from '../../src/cost/baselines.js';
 import { driverFactory } from '../../src/controller/variants.js';
 import { getModel } from '../../src/core/model-catalogue.js';
 import { runCli } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OrbitflowError } from '../../src/core/errors.js';
 import { placementForDistance } from '../../src/core/placement.js';
-import { BASELINE_POLICIES } from '../../src/planner/baselines.js';
+import { BASELINE_POLICIES } from '../../src/cost/baselines.js';
 import { enumerateOptimum } from '../../src/planner/enumerate.js';
 import { greedyPlacement } from '../../src/planner/heuristic.js';
 import { buildInstance, violationThresholdMs } from '../../src/planner/instance.js';

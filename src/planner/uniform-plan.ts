@@ -1,12 +1,12 @@
 import { placementForDistance } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import type { CostModel } from '../cost/cost-model.js';
-import { violationThresholdMs } from '../planner/instance.js';
-import { planMemory } from '../planner/memory.js';
-import { distanceOptions } from '../planner/options.js';
-import { pickVictim } from '../planner/pause.js';
-import type { BatchPlan, PausePolicy, PlanRequest } from '../planner/types.js';
-import { pausedViolates } from '../planner/plan-batch.js';
+import { violationThresholdMs } from './instance.js';
+import { planMemory } from './memory.js';
+import { distanceOptions } from './options.js';
+import { pickVictim } from './pause.js';
+import type { BatchPlan, PausePolicy, PlanRequest } from './types.js';
+import { pausedViolates } from './plan-batch.js';
 
 export interface UniformPlanInput {
   cost: CostModel;

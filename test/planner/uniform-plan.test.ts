@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { uniformPlan } from '../../src/controller/uniform-plan.js';
+import { uniformPlan } from '../../src/planner/uniform-plan.js';
 import { placementForDistance } from '../../src/core/placement.js';
 import { planMemory } from '../../src/planner/memory.js';
 import { distanceOptions } from '../../src/planner/options.js';

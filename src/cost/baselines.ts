@@ -1,6 +1,6 @@
 import { ALL_OFFLOADED, ALL_ON_GPU, placementForDistance } from '../core/placement.js';
 import { blocksPerLayer } from '../core/model-spec.js';
-import type { CostModel } from '../cost/cost-model.js';
+import type { CostModel } from './cost-model.js';
 
 /** The paper's baselines (orbitflow-method.md §11), each one uniform distance for the whole batch. */
 export const BASELINE_POLICIES = ['gpu-only', 'deepspeed', 'flexgen', 'flexgen-plus', 'dynamic', 'slo-aware'] as const;
