@@ -5,7 +5,7 @@ import { CostModel } from '../cost/cost-model.js';
 import { createInProcessDriver } from '../controller/variants.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { startEngineServer } from '../engine/server.js';
-import { ENGINE_POLICIES, type EnginePolicy } from '../engine/types.js';
+import { ENGINE_POLICIES, type EnginePolicyName } from '../engine/types.js';
 import { PAUSE_POLICIES, type PausePolicy } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
 import { provenanceLine } from '../profile/format.js';
@@ -21,7 +21,7 @@ interface EngineOpts {
   gpuKvGib?: number;
   gpuKvBlocks?: number;
   hostKvGib?: number;
-  policy: EnginePolicy;
+  policy: EnginePolicyName;
   maxNumSeqs: number;
   noiseCv: number;
   seed: number;

@@ -6,7 +6,7 @@ import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
 import { Worker } from 'node:worker_threads';
 import { startEngineServer, type EngineServer } from '../engine/server.js';
-import type { EnginePolicy } from '../engine/types.js';
+import type { EnginePolicyName } from '../engine/types.js';
 import { provenanceLine, type Profile } from '../profile/format.js';
 import { loadProfile, type LoadedProfile } from '../profile/load.js';
 
@@ -52,7 +52,7 @@ export interface EngineWorkerInput {
   model: ModelSpec;
   profile: Profile;
   gpuKvGib: number;
-  policy: EnginePolicy;
+  policy: EnginePolicyName;
   maxNumSeqs: number;
   noiseCv?: number;
   seed?: number;
@@ -80,7 +80,7 @@ export function startEngineFromInput(i: EngineWorkerInput): Promise<EngineServer
  * process: its event loop (steps, thousands of stream writes) then never delays the replay's
  * pacer or token timestamps, which run on the main thread.
  */
-export async function startEmbeddedEngine(o: EmbeddedEngineOptions, policy: EnginePolicy = 'external'): Promise<EmbeddedEngine> {
+export async function startEmbeddedEngine(o: EmbeddedEngineOptions, policy: EnginePolicyName = 'external'): Promise<EmbeddedEngine> {
   const model = resolveModel({ model: o.engineModel ?? EMBEDDED_DEFAULTS.model, modelConfig: o.engineModelConfig });
   const profile = loadProfile(o.engineProfile ?? shippedProfile(EMBEDDED_DEFAULTS.profile));
   const input: EngineWorkerInput = {

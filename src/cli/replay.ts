@@ -25,7 +25,7 @@ import { addTraceOptions, traceOptionsFrom } from './trace-options.js';
 import { OrbitflowError } from '../core/errors.js';
 import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
-import type { EnginePolicy } from '../engine/types.js';
+import type { EnginePolicyName } from '../engine/types.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import type { Profile } from '../profile/format.js';
 import { loadProfile } from '../profile/load.js';
@@ -168,8 +168,8 @@ function embeddedOptions(opts: ReplayCliOptions, seed: number): EmbeddedEngineOp
   };
 }
 
-function parseComparePolicies(list: string): EnginePolicy[] {
-  const out: EnginePolicy[] = [];
+function parseComparePolicies(list: string): EnginePolicyName[] {
+  const out: EnginePolicyName[] = [];
   for (const p of list.split(',').map((x) => x.trim()).filter(Boolean)) {
     if (!isBaselinePolicy(p)) throw usageError('--compare', `expected baseline policies (${BASELINE_POLICIES.join(', ')}), got '${p}'`);
     out.push(p);

@@ -1,4 +1,4 @@
-import type { EngineSnapshot, PlacementDecision, PlacementSpec, StepBreakdown } from './types.js';
+import type { DecisionRefusal, EngineSnapshot, PlacementDecision, PlacementSpec, StepBreakdown } from './types.js';
 
 /**
  * The control protocol's wire format (docs/control-protocol.md): snake_case JSON for the state,
@@ -33,6 +33,7 @@ export function stateJson(s: EngineSnapshot): Record<string, unknown> {
       gpu_blocks: r.gpuBlocks,
       paused: r.paused,
       last_token_ms: r.lastTokenMs,
+      first_token_ms: r.firstTokenMs,
       arrival_ms: r.arrivalMs,
       preemptions: r.preemptions,
     })),
@@ -86,6 +87,30 @@ export function eventJson(b: StepBreakdown, gpuBlocksTotal: number): Record<stri
 
 export class PlacementBodyError extends Error {}
 
+/** HTTP status of a refused decision: a malformed plan is the client's error (400); the rest conflict with the engine's state (409). */
+export function refusalStatus(code: DecisionRefusal): 400 | 409 {
+  return code === 'invalid' ? 400 : 409;
+}
+
+function placementSpecs(raw: unknown, field: string): PlacementSpec[] {
+  const list = raw ?? [];
+  if (!Array.isArray(list)) throw new PlacementBodyError(`${field} must be an array`);
+  return list.map((p, i) => {
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new PlacementBodyError(`${field}[${i}] must be an object`);
+    const q = p as Record<string, unknown>;
+    if (typeof q.id !== 'string') throw new PlacementBodyError(`${field}[${i}].id must be a string`);
+    const hasD = q.distance !== undefined && q.distance !== null;
+    const hasL = q.layers !== undefined && q.layers !== null;
+    if (hasD === hasL) throw new PlacementBodyError(`${field}[${i}] needs exactly one of distance or layers`);
+    if (hasD) {
+      if (!Number.isInteger(q.distance)) throw new PlacementBodyError(`${field}[${i}].distance must be an integer`);
+      return { id: q.id, distance: q.distance as number };
+    }
+    if (!Array.isArray(q.layers) || !q.layers.every((l) => Number.isInteger(l))) throw new PlacementBodyError(`${field}[${i}].layers must be an array of integer layer indices`);
+    return { id: q.id, layers: q.layers as number[] };
+  });
+}
+
 function idList(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new PlacementBodyError(`${field} must be an array of request ids`);
@@ -97,24 +122,18 @@ export function parsePlacementBody(raw: unknown): PlacementDecision {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PlacementBodyError('body must be a JSON object');
   const o = raw as Record<string, unknown>;
   if (!Number.isInteger(o.based_on_step) || (o.based_on_step as number) < 0) throw new PlacementBodyError('based_on_step must be an integer ≥ 0');
-  const placementsRaw = o.placements ?? [];
-  if (!Array.isArray(placementsRaw)) throw new PlacementBodyError('placements must be an array');
-  const placements: PlacementSpec[] = placementsRaw.map((p, i) => {
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new PlacementBodyError(`placements[${i}] must be an object`);
-    const q = p as Record<string, unknown>;
-    if (typeof q.id !== 'string') throw new PlacementBodyError(`placements[${i}].id must be a string`);
-    const hasD = q.distance !== undefined && q.distance !== null;
-    const hasL = q.layers !== undefined && q.layers !== null;
-    if (hasD === hasL) throw new PlacementBodyError(`placements[${i}] needs exactly one of distance or layers`);
-    if (hasD) {
-      if (!Number.isInteger(q.distance)) throw new PlacementBodyError(`placements[${i}].distance must be an integer`);
-      return { id: q.id, distance: q.distance as number };
-    }
-    if (!Array.isArray(q.layers) || !q.layers.every((l) => Number.isInteger(l))) throw new PlacementBodyError(`placements[${i}].layers must be an array of integer layer indices`);
-    return { id: q.id, layers: q.layers as number[] };
-  });
+  const placements = placementSpecs(o.placements, 'placements');
+  const admit = o.admit === undefined ? undefined : placementSpecs(o.admit, 'admit');
+  if (o.hold_steps !== undefined && !(Number.isInteger(o.hold_steps) && (o.hold_steps as number) >= 0)) throw new PlacementBodyError('hold_steps must be an integer ≥ 0');
   for (const k of Object.keys(o)) {
-    if (!['based_on_step', 'placements', 'pause', 'resume'].includes(k)) throw new PlacementBodyError(`unknown field '${k}'`);
+    if (!['based_on_step', 'placements', 'pause', 'resume', 'admit', 'hold_steps'].includes(k)) throw new PlacementBodyError(`unknown field '${k}'`);
   }
-  return { basedOnStep: o.based_on_step as number, placements, pause: idList(o.pause, 'pause'), resume: idList(o.resume, 'resume') };
+  return {
+    basedOnStep: o.based_on_step as number,
+    placements,
+    pause: idList(o.pause, 'pause'),
+    resume: idList(o.resume, 'resume'),
+    ...(admit !== undefined ? { admit } : {}),
+    ...(o.hold_steps !== undefined ? { holdSteps: o.hold_steps as number } : {}),
+  };
 }

@@ -2,29 +2,34 @@ import { blocksPerLayer } from '../core/model-spec.js';
 import type { Placement } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
-import type { CostModel, StepRequest } from '../cost/cost-model.js';
 import { baselineDistance, type BaselinePolicy } from '../cost/baselines.js';
+import type { CostModel, StepRequest } from '../cost/cost-model.js';
+import { BlockLedger } from './block-ledger.js';
 import { createNoise } from './noise.js';
 import { PlacementCache } from './placement-cache.js';
+import type { EnginePolicy, PolicyHost } from './policies/engine-policy.js';
+import { createEnginePolicy, type EnginePolicyName } from './policies/registry.js';
 import { RequestQueue } from './request-queue.js';
 import type {
+  ActiveRequestView,
+  DecisionRefusal,
   DecisionResult,
   EngineCounters,
-  EnginePolicy,
   EngineSnapshot,
   EngineView,
-  ActiveRequestView,
   FinishReason,
   PlacementDecision,
+  PlacementSpec,
   RequestPhase,
   RequestSnapshot,
   StepBreakdown,
   TimelineEntry,
+  WaitingRequestView,
 } from './types.js';
 
 export interface EngineConfig {
   cost: CostModel;
-  policy: EnginePolicy;
+  policy: EnginePolicyName;
   /** GPU KV budget in per-layer blocks (per TP rank). */
   budgetBlocks: number;
   /** Host KV capacity in per-layer blocks; default 512 GiB worth. */
@@ -47,6 +52,7 @@ export interface EngineConfig {
   modelName?: string;
 }
 
+/** The engine's defaults, in one place (the CLI's option defaults read them). */
 export const ENGINE_DEFAULTS = {
   maxNumSeqs: 16,
   stepOverheadMs: 0.3,
@@ -55,6 +61,9 @@ export const ENGINE_DEFAULTS = {
   stalenessSteps: 16,
   hostKvGib: 512,
 } as const;
+
+/** A decision's hold ("not now" for every waiting request it does not admit) lasts at most this many stalenesses. */
+const MAX_HOLD_STALENESS = 4;
 
 export interface RequestListener {
   onToken(index: number, timeMs: number): void;
@@ -77,12 +86,12 @@ export class EngineRequest {
   generated = 0;
   /** Tokens whose KV is cached; between steps of a running request: prompt + generated − 1. */
   kvTokens = 0;
-  placement!: Placement;
-  gpuLayers = 0;
+  /** Set on admission; meaningless while pending or waiting. */
+  placement: Placement;
   gpuBlocks = 0;
   hostBlocks = 0;
   /** Placement set by a decision (driver or control protocol) rather than by the policy. */
-  explicit = false;
+  decided = false;
   /** GPU-resident layers whose KV must still be copied back from the host (charged to the next step). */
   pendingReloadLayers = 0;
   readonly tokenTimesMs: Float64Array;
@@ -100,8 +109,21 @@ export class EngineRequest {
     readonly outputTarget: number,
     readonly sloTpotMs: number | undefined,
     readonly listener: RequestListener | undefined,
+    private readonly layers: number,
+    initial: Placement,
   ) {
     this.tokenTimesMs = new Float64Array(outputTarget);
+    this.placement = initial;
+  }
+
+  /** Layers whose KV is on the GPU: derived from the placement, never kept apart from it. */
+  get gpuLayers(): number {
+    return this.layers - this.placement.offloaded.length;
+  }
+
+  /** Tokens a prefill of this request computes (a recompute after preemption includes what it had generated). */
+  get prefillTokens(): number {
+    return this.promptTokens + this.generated;
   }
 }
 
@@ -114,27 +136,27 @@ export interface StepPlan {
   breakdown: StepBreakdown;
 }
 
-type PolicyKind = 'static' | 'uniform' | 'driven';
-
-const STATIC_DISTANCE: Partial<Record<EnginePolicy, number>> = { 'gpu-only': -1, deepspeed: 0, flexgen: 1 };
-
-function policyKind(p: EnginePolicy): PolicyKind {
-  if (p in STATIC_DISTANCE) return 'static';
-  if (p === 'orbitflow' || p === 'external') return 'driven';
-  return 'uniform';
+/** What the last decision said about admissions, until the next decision replaces it. */
+interface AdmissionDirective {
+  grants: { id: string; placement: Placement }[];
+  /** While something runs, requests without a grant wait until this step. */
+  holdUntilStep: number;
 }
+
+type Refusal = { ok: false; reason: string; code: DecisionRefusal };
 
 /**
  * The reference engine's state machine: continuous batching over a GPU KV budget in per-layer
  * blocks, a host tier holding every layer (write-through), per-request layer placements, prefill
  * that stalls decode, admission by memory, recompute preemption on out-of-memory, pause/resume.
- * It knows no clock: the run loop calls `prepareStep(now)`, waits the step's duration on its
- * Clock, then `commitStep(plan, now)`. Step times come from the CostModel plus what the planner
- * does not see (reloads, write-through, a fixed overhead, seeded noise).
+ * Where layers go is its policy's business (src/engine/policies); memory is the ledger's. It knows
+ * no clock: the run loop calls `prepareStep(now)`, waits the step's duration on its Clock, then
+ * `commitStep(plan, now)`. Step times come from the CostModel plus what the planner does not see
+ * (reloads, write-through, a fixed overhead, seeded noise).
  */
-export class EngineCore implements EngineView {
+export class EngineCore implements EngineView, PolicyHost {
   readonly cost: CostModel;
-  readonly policy: EnginePolicy;
+  readonly policy: EnginePolicyName;
   readonly budgetBlocks: number;
   readonly hostBlocksTotal: number;
   readonly maxNumSeqs: number;
@@ -148,9 +170,6 @@ export class EngineCore implements EngineView {
   step = 0;
   nowMs = 0;
   membershipVersion = 0;
-  lastStepFellBack = false;
-  gpuUsed = 0;
-  hostUsed = 0;
   lastStep: StepBreakdown | null = null;
   readonly counters: EngineCounters = {
     steps: 0, decodeSteps: 0, prefillSteps: 0, preemptions: 0, pauses: 0, resumes: 0, fallbacks: 0,
@@ -161,7 +180,8 @@ export class EngineCore implements EngineView {
   gpuUseSum = 0;
   readonly timeline: TimelineEntry[] = [];
 
-  private readonly kind: PolicyKind;
+  private readonly rules: EnginePolicy;
+  private readonly ledger: BlockLedger;
   private readonly placements: PlacementCache;
   private readonly noise: () => number;
   private readonly tokenEstimate: number;
@@ -176,7 +196,7 @@ export class EngineCore implements EngineView {
   private readonly byId = new Map<string, EngineRequest>();
   private seq = 0;
   private inFlight: StepPlan | null = null;
-  private uniformVersion = -1;
+  private directive: AdmissionDirective | null = null;
   private placementsChanged = false;
   private readonly stepReqs: StepRequest[] = [];
   private readonly ctxScratch: number[] = [];
@@ -185,10 +205,12 @@ export class EngineCore implements EngineView {
   constructor(cfg: EngineConfig) {
     this.cost = cfg.cost;
     this.policy = cfg.policy;
+    this.rules = createEnginePolicy(cfg.policy);
     this.layers = cfg.cost.layers;
     if (!Number.isInteger(cfg.budgetBlocks) || cfg.budgetBlocks < 0) throw new RangeError(`GPU KV budget must be a whole number of blocks ≥ 0, got ${cfg.budgetBlocks}`);
     this.budgetBlocks = cfg.budgetBlocks;
     this.hostBlocksTotal = cfg.hostBlocks ?? Math.floor((ENGINE_DEFAULTS.hostKvGib * GIB) / cfg.cost.blockBytes);
+    this.ledger = new BlockLedger(this.budgetBlocks, this.hostBlocksTotal);
     this.maxNumSeqs = cfg.maxNumSeqs ?? ENGINE_DEFAULTS.maxNumSeqs;
     this.stepOverheadMs = cfg.stepOverheadMs ?? ENGINE_DEFAULTS.stepOverheadMs;
     this.stalenessSteps = cfg.stalenessSteps ?? ENGINE_DEFAULTS.stalenessSteps;
@@ -197,8 +219,7 @@ export class EngineCore implements EngineView {
     this.maxBatchedTokens = cfg.maxBatchedTokens ?? Math.max(this.maxContextTokens, 2048);
     this.recordTimeline = cfg.recordTimeline ?? false;
     this.modelName = cfg.modelName ?? cfg.cost.model.name;
-    this.kind = policyKind(cfg.policy);
-    this.hostTier = cfg.policy !== 'gpu-only';
+    this.hostTier = this.rules.hostTier;
     this.placements = new PlacementCache(this.layers);
     this.noise = createNoise(cfg.noiseCv ?? ENGINE_DEFAULTS.noiseCv, createRng(cfg.seed ?? ENGINE_DEFAULTS.seed));
   }
@@ -208,31 +229,20 @@ export class EngineCore implements EngineView {
   /** Add a request. Arrivals in the future wait in the pending list until `releaseArrivals` reaches them. */
   submit(s: SubmitRequest): EngineRequest {
     if (this.byId.has(s.id)) throw new RangeError(`duplicate request id '${s.id}'`);
-    const r = new EngineRequest(this.seq++, s.id, s.arrivalMs, s.promptTokens, Math.max(1, s.outputTokens), s.sloTpotMs, s.listener);
+    const r = new EngineRequest(this.seq++, s.id, s.arrivalMs, s.promptTokens, Math.max(1, s.outputTokens), s.sloTpotMs, s.listener, this.layers, this.placements.distance(-1));
     this.byId.set(r.id, r);
     if (s.promptTokens < 1 || s.promptTokens + r.outputTarget > this.maxContextTokens) {
       this.finish(r, 'rejected', Math.max(this.nowMs, s.arrivalMs));
       return r;
     }
     if (s.arrivalMs <= this.nowMs) this.enqueue(r);
-    else this.insertPending(r);
-    return r;
-  }
-
-  private insertPending(r: EngineRequest): void {
-    const p = this.pending;
-    let i = p.length;
-    if (i > this.pendingHead && p[i - 1].arrivalMs > r.arrivalMs) {
-      let lo = this.pendingHead;
-      let hi = p.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (p[mid].arrivalMs <= r.arrivalMs) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
+    else {
+      // Keep pending sorted by arrival; submissions come in time order, so this is an append.
+      let i = this.pending.length;
+      while (i > this.pendingHead && this.pending[i - 1].arrivalMs > s.arrivalMs) i--;
+      this.pending.splice(i, 0, r);
     }
-    p.splice(i, 0, r);
+    return r;
   }
 
   private enqueue(r: EngineRequest): void {
@@ -273,6 +283,12 @@ export class EngineCore implements EngineView {
   get waitingCount(): number {
     return this.waiting.size;
   }
+  get gpuUsed(): number {
+    return this.ledger.gpuUsed;
+  }
+  get hostUsed(): number {
+    return this.ledger.hostUsed;
+  }
 
   get(id: string): EngineRequest | undefined {
     return this.byId.get(id);
@@ -302,82 +318,60 @@ export class EngineCore implements EngineView {
     return () => this.stepListeners.delete(fn);
   }
 
-  // ── memory ────────────────────────────────────────────────────────────────────────────────
+  // ── placements (PolicyHost) ───────────────────────────────────────────────────────────────
 
-  private setGpuBlocks(r: EngineRequest, blocks: number): void {
-    this.gpuUsed += blocks - r.gpuBlocks;
-    r.gpuBlocks = blocks;
+  placement(distance: number): Placement {
+    return this.placements.distance(distance);
   }
 
-  private setHostBlocks(r: EngineRequest, blocks: number): void {
-    this.hostUsed += blocks - r.hostBlocks;
-    r.hostBlocks = blocks;
+  uniformDistance(rule: BaselinePolicy, extraTokens?: number): number {
+    const ctx = this.ctxScratch;
+    ctx.length = 0;
+    for (const r of this.running) ctx.push(r.kvTokens);
+    if (extraTokens !== undefined) ctx.push(extraTokens);
+    return baselineDistance(rule, { contextTokens: ctx, budgetBlocks: this.budgetBlocks, tokenEstimate: this.tokenEstimate }, this.cost);
   }
 
-  private setPlacement(r: EngineRequest, p: Placement, explicit: boolean): void {
-    r.explicit = explicit;
+  placeRunning(p: Placement, keepDecided: boolean): void {
+    for (const r of this.running) if (!keepDecided || !r.decided) this.setPlacement(r, p, false);
+  }
+
+  private setPlacement(r: EngineRequest, p: Placement, decided: boolean): void {
+    r.decided = decided;
     if (r.placement === p) return;
     const gpuLayers = this.layers - p.offloaded.length;
     const reload = this.placements.newlyResident(r.placement, p);
     r.pendingReloadLayers = Math.min(r.pendingReloadLayers + reload, gpuLayers);
     r.placement = p;
-    r.gpuLayers = gpuLayers;
-    if (r.phase === 'running') this.setGpuBlocks(r, gpuLayers * blocksPerLayer(r.kvTokens));
+    if (r.phase === 'running') this.ledger.setGpu(r, gpuLayers * blocksPerLayer(r.kvTokens));
     this.placementsChanged = true;
   }
 
-  /** GPU blocks the running batch needs once every request has grown by `steps` tokens. */
-  forecastGpuBlocks(steps: number): number {
-    let need = 0;
-    for (const r of this.running) need += r.gpuLayers * blocksPerLayer(r.kvTokens + steps);
-    return need;
-  }
-
-  private uniformDistance(policy: BaselinePolicy, extraTokens?: number): number {
-    const ctx = this.ctxScratch;
-    ctx.length = 0;
-    for (const r of this.running) ctx.push(r.kvTokens);
-    if (extraTokens !== undefined) ctx.push(extraTokens);
-    return baselineDistance(policy, { contextTokens: ctx, budgetBlocks: this.budgetBlocks, tokenEstimate: this.tokenEstimate }, this.cost);
-  }
-
-  /** The rule a policy uses for requests no decision has placed. */
-  private fallbackRule(): BaselinePolicy {
-    return this.kind === 'driven' ? 'dynamic' : (this.policy as BaselinePolicy);
-  }
-
-  /** Fewest GPU layers the policy's admission would ever give a request. */
-  private minAdmissionGpuLayers(): number {
-    if (this.kind === 'static') return this.layers - this.placements.distance(STATIC_DISTANCE[this.policy]!).offloaded.length;
-    return this.layers - this.placements.distance(1).offloaded.length;
+  private placementOf(s: PlacementSpec): Placement {
+    return s.layers !== undefined ? this.placements.layersList(s.layers) : this.placements.distance(s.distance!);
   }
 
   // ── admission ─────────────────────────────────────────────────────────────────────────────
 
+  /** GPU blocks a request of `tokens` needs under `p`, with one block of headroom per resident layer. */
+  private admissionBlocks(p: Placement, tokens: number): number {
+    return (this.layers - p.offloaded.length) * (blocksPerLayer(tokens) + 1);
+  }
+
   /**
-   * Where a request of `tokens` prompt(+recomputed) tokens would go if admitted now, or null when it
-   * does not fit. Admission keeps one block of headroom per GPU-resident layer of every running
-   * request (the artifact's "+ B·L" rule), so a new prefill does not force a preemption at the
-   * very next decode step.
+   * Admission keeps one block of headroom per GPU-resident layer of every running request (the
+   * artifact's "+ B·L" rule), so a new prefill does not force a preemption at the very next
+   * decode step. A uniform admission re-places the whole batch, so it is counted from scratch.
    */
-  private admissionPlacement(tokens: number): { placement: Placement; uniform: boolean } | null {
-    const blocks = blocksPerLayer(tokens);
-    if (this.hostTier && this.hostUsed + this.layers * blocks > this.hostBlocksTotal) return null;
-    let headroom = 0;
-    for (const r of this.running) headroom += r.gpuLayers;
-    if (this.kind === 'static') {
-      const p = this.placements.distance(STATIC_DISTANCE[this.policy]!);
-      const g = this.layers - p.offloaded.length;
-      return this.gpuUsed + headroom + g * (blocks + 1) <= this.budgetBlocks ? { placement: p, uniform: false } : null;
+  private fits(p: Placement, tokens: number, uniform: boolean): boolean {
+    if (this.hostTier && this.ledger.hostUsed + this.layers * blocksPerLayer(tokens) > this.hostBlocksTotal) return false;
+    let need = this.admissionBlocks(p, tokens);
+    if (uniform) {
+      for (const r of this.running) need += this.admissionBlocks(p, r.kvTokens);
+      return need <= this.budgetBlocks;
     }
-    const p = this.placements.distance(this.uniformDistance(this.fallbackRule(), tokens));
-    const g = this.layers - p.offloaded.length;
-    if (this.kind === 'driven') {
-      return this.gpuUsed + headroom + g * (blocks + 1) <= this.budgetBlocks ? { placement: p, uniform: false } : null;
-    }
-    let need = g * (blocks + 1);
-    for (const r of this.running) need += g * (blocksPerLayer(r.kvTokens) + 1);
-    return need <= this.budgetBlocks ? { placement: p, uniform: true } : null;
+    for (const r of this.running) need += r.gpuLayers;
+    return this.ledger.gpuUsed + need <= this.budgetBlocks;
   }
 
   /** False when a prompt of this many tokens could never be admitted, even into an empty engine. */
@@ -388,26 +382,75 @@ export class EngineCore implements EngineView {
   private neverFits(tokens: number): boolean {
     const blocks = blocksPerLayer(tokens);
     if (this.hostTier && this.layers * blocks > this.hostBlocksTotal) return true;
-    return this.minAdmissionGpuLayers() * (blocks + 1) > this.budgetBlocks;
+    return this.rules.minAdmissionGpuLayers(this.layers) * (blocks + 1) > this.budgetBlocks;
+  }
+
+  private get seqsFull(): boolean {
+    return this.running.length + this.paused.length >= this.maxNumSeqs;
+  }
+
+  private start(r: EngineRequest, p: Placement, decided: boolean, now: number): void {
+    // Prefill computes the KV fresh: nothing to reload, whatever the request held before a preemption.
+    const tokens = r.prefillTokens;
+    r.kvTokens = tokens;
+    r.phase = 'running';
+    r.pendingReloadLayers = 0;
+    r.placement = p;
+    r.decided = decided;
+    this.placementsChanged = true;
+    this.ledger.setGpu(r, r.gpuLayers * blocksPerLayer(tokens));
+    if (this.hostTier) this.ledger.setHost(r, this.layers * blocksPerLayer(tokens));
+    if (Number.isNaN(r.firstScheduledMs)) r.firstScheduledMs = now;
+    this.running.push(r);
+    this.membershipVersion++;
+  }
+
+  /** The decision's grants, in order; a grant that does not fit stops the rest (they stay for later). */
+  private admitGranted(now: number, out: EngineRequest[]): number {
+    const d = this.directive;
+    if (!d || d.grants.length === 0) return 0;
+    let batched = 0;
+    let used = 0;
+    for (const g of d.grants) {
+      const r = this.byId.get(g.id);
+      if (!r || r.phase !== 'waiting') {
+        used++;
+        continue;
+      }
+      if (this.seqsFull || (out.length > 0 && batched + r.prefillTokens > this.maxBatchedTokens)) break;
+      if (!this.fits(g.placement, r.prefillTokens, false)) break;
+      this.waiting.forget();
+      this.start(r, g.placement, true, now);
+      out.push(r);
+      batched += r.prefillTokens;
+      used++;
+    }
+    d.grants.splice(0, used);
+    return batched;
+  }
+
+  private holding(): boolean {
+    return this.directive !== null && this.directive.holdUntilStep > this.step && this.running.length > 0;
   }
 
   private admit(now: number): EngineRequest[] {
     const out: EngineRequest[] = [];
-    let batchedTokens = 0;
+    let batchedTokens = this.admitGranted(now, out);
+    if (this.holding()) return out;
     while (this.waiting.size > 0) {
-      if (this.running.length + this.paused.length >= this.maxNumSeqs) break;
-      // OrbitFlow admits prefills only when nothing is paused: paused requests come back first.
-      if (this.kind === 'driven' && this.paused.length > 0) break;
+      if (this.seqsFull) break;
+      // A driven engine admits on its own only when nothing is paused: paused requests come back first.
+      if (this.rules.driven && this.paused.length > 0) break;
       const r = this.waiting.peek()!;
-      const tokens = r.promptTokens + r.generated;
+      const tokens = r.prefillTokens;
       if (this.neverFits(tokens)) {
         // finish() takes it out of the queue (lazily, as a dead head entry).
         this.finish(r, r.generated > 0 ? 'abort' : 'rejected', now);
         continue;
       }
       if (out.length > 0 && batchedTokens + tokens > this.maxBatchedTokens) break;
-      const adm = this.admissionPlacement(tokens);
-      if (!adm) {
+      const adm = this.rules.admission(this, tokens);
+      if (!this.fits(adm.placement, tokens, adm.uniform)) {
         // An empty engine is as good as it gets: a request that does not fit now never will.
         if (this.running.length === 0 && this.paused.length === 0) {
           this.finish(r, r.generated > 0 ? 'abort' : 'rejected', now);
@@ -416,20 +459,8 @@ export class EngineCore implements EngineView {
         break;
       }
       this.waiting.pop();
-      if (adm.uniform) for (const x of this.running) this.setPlacement(x, adm.placement, false);
-      // Prefill computes the KV fresh: nothing to reload, whatever the request held before a preemption.
-      r.kvTokens = tokens;
-      r.phase = 'running';
-      r.pendingReloadLayers = 0;
-      r.placement = adm.placement;
-      r.gpuLayers = this.layers - adm.placement.offloaded.length;
-      r.explicit = false;
-      this.placementsChanged = true;
-      this.setGpuBlocks(r, r.gpuLayers * blocksPerLayer(tokens));
-      if (this.hostTier) this.setHostBlocks(r, this.layers * blocksPerLayer(tokens));
-      if (Number.isNaN(r.firstScheduledMs)) r.firstScheduledMs = now;
-      this.running.push(r);
-      this.membershipVersion++;
+      if (adm.uniform) this.placeRunning(adm.placement, false);
+      this.start(r, adm.placement, false, now);
       out.push(r);
       batchedTokens += tokens;
     }
@@ -442,7 +473,7 @@ export class EngineCore implements EngineView {
     const order = [...this.paused].sort((a, b) => a.seq - b.seq);
     for (const r of order) {
       const blocks = blocksPerLayer(r.kvTokens + 1);
-      const fits = (p: Placement): boolean => this.gpuUsed + (this.layers - p.offloaded.length) * blocks <= this.budgetBlocks;
+      const fits = (p: Placement): boolean => this.ledger.gpuUsed + (this.layers - p.offloaded.length) * blocks <= this.budgetBlocks;
       if (!fits(r.placement)) {
         const half = this.placements.distance(1);
         this.setPlacement(r, fits(half) ? half : this.placements.distance(0), false);
@@ -458,7 +489,7 @@ export class EngineCore implements EngineView {
     this.paused.push(r);
     r.phase = 'paused';
     r.pendingReloadLayers = 0;
-    this.setGpuBlocks(r, 0);
+    this.ledger.setGpu(r, 0);
     this.counters.pauses++;
   }
 
@@ -467,18 +498,17 @@ export class EngineCore implements EngineView {
     this.running.push(r);
     r.phase = 'running';
     r.pendingReloadLayers = r.gpuLayers;
-    this.setGpuBlocks(r, r.gpuLayers * blocksPerLayer(r.kvTokens));
+    this.ledger.setGpu(r, r.gpuLayers * blocksPerLayer(r.kvTokens));
     this.counters.resumes++;
   }
 
   /** vLLM's recompute preemption: drop the KV, requeue at the head, re-prefill prompt + generated later. */
   private preempt(r: EngineRequest): void {
     removeFrom(this.running, r);
-    this.setGpuBlocks(r, 0);
-    this.setHostBlocks(r, 0);
+    this.ledger.release(r);
     r.kvTokens = 0;
     r.pendingReloadLayers = 0;
-    r.explicit = false;
+    r.decided = false;
     r.phase = 'waiting';
     r.preemptions++;
     this.waiting.pushFront(r);
@@ -493,8 +523,7 @@ export class EngineCore implements EngineView {
     else if (was === 'paused') removeFrom(this.paused, r);
     else if (was === 'waiting') this.waiting.forget();
     if (was === 'running' || was === 'paused') this.membershipVersion++;
-    this.setGpuBlocks(r, 0);
-    this.setHostBlocks(r, 0);
+    this.ledger.release(r);
     r.phase = 'finished';
     r.finishReason = reason;
     r.finishedMs = now;
@@ -522,45 +551,23 @@ export class EngineCore implements EngineView {
     return plan;
   }
 
-  private applyPolicyPlacements(forceDynamic: boolean): void {
-    if (this.running.length === 0) return;
-    if (forceDynamic) {
-      const p = this.placements.distance(this.uniformDistance('dynamic'));
-      for (const r of this.running) this.setPlacement(r, p, false);
-      return;
-    }
-    switch (this.policy) {
-      case 'flexgen-plus':
-      case 'dynamic': {
-        const p = this.placements.distance(this.uniformDistance(this.policy));
-        for (const r of this.running) this.setPlacement(r, p, false);
-        return;
-      }
-      case 'slo-aware':
-        if (this.uniformVersion !== this.membershipVersion) {
-          this.uniformVersion = this.membershipVersion;
-          const p = this.placements.distance(this.uniformDistance('slo-aware'));
-          for (const r of this.running) this.setPlacement(r, p, false);
-        }
-        return;
-      case 'orbitflow':
-      case 'external': {
-        let anyImplicit = false;
-        for (const r of this.running) if (!r.explicit) anyImplicit = true;
-        if (!anyImplicit) return;
-        const p = this.placements.distance(this.uniformDistance('dynamic'));
-        for (const r of this.running) if (!r.explicit) this.setPlacement(r, p, false);
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
   private newestRunning(): EngineRequest {
     let v = this.running[0];
     for (const r of this.running) if (r.seq > v.seq) v = r;
     return v;
+  }
+
+  /** Growth must fit: every running request adds one token to each of its GPU-resident layers. */
+  private growthFits(): boolean {
+    let gpuNeed = 0;
+    let hostNeed = 0;
+    for (const r of this.running) {
+      const b = blocksPerLayer(r.kvTokens + 1);
+      gpuNeed += r.gpuLayers * b;
+      if (this.hostTier) hostNeed += this.layers * b;
+    }
+    if (this.hostTier) for (const r of this.paused) hostNeed += r.hostBlocks;
+    return gpuNeed <= this.budgetBlocks && hostNeed <= this.hostBlocksTotal;
   }
 
   private prepareDecode(now: number): StepPlan | null {
@@ -568,22 +575,11 @@ export class EngineCore implements EngineView {
     const preempted: string[] = [];
     let fallback = false;
     this.placementsChanged = false;
-    this.applyPolicyPlacements(false);
-    // Growth must fit: every running request adds one token to each of its GPU-resident layers.
-    for (;;) {
-      let gpuNeed = 0;
-      let hostNeed = 0;
-      for (const r of this.running) {
-        const b = blocksPerLayer(r.kvTokens + 1);
-        gpuNeed += r.gpuLayers * b;
-        if (this.hostTier) hostNeed += L * b;
-      }
-      if (this.hostTier) for (const r of this.paused) hostNeed += r.hostBlocks;
-      if (gpuNeed <= this.budgetBlocks && hostNeed <= this.hostBlocksTotal) break;
-      if (this.running.length === 0) break;
-      if (gpuNeed > this.budgetBlocks && this.kind === 'driven' && !fallback) {
+    this.rules.beforeDecode(this);
+    while (this.running.length > 0 && !this.growthFits()) {
+      if (this.rules.relieveMemory && !fallback) {
         fallback = true;
-        this.applyPolicyPlacements(true);
+        this.rules.relieveMemory(this);
         continue;
       }
       const victim = this.newestRunning();
@@ -591,9 +587,9 @@ export class EngineCore implements EngineView {
       // A request that cannot grow even alone would be preempted forever: end it.
       if (this.running.length === 1) this.finish(victim, 'abort', now);
       else this.preempt(victim);
-      this.applyPolicyPlacements(fallback);
+      if (fallback) this.rules.relieveMemory?.(this);
+      else this.rules.beforeDecode(this);
     }
-    this.lastStepFellBack = fallback;
     if (fallback) this.counters.fallbacks++;
     if (this.running.length === 0) return null;
 
@@ -613,8 +609,8 @@ export class EngineCore implements EngineView {
       }
       r.kvTokens++;
       const blocks = blocksPerLayer(r.kvTokens);
-      this.setGpuBlocks(r, r.gpuLayers * blocks);
-      if (this.hostTier) this.setHostBlocks(r, L * blocks);
+      this.ledger.setGpu(r, r.gpuLayers * blocks);
+      if (this.hostTier) this.ledger.setHost(r, L * blocks);
       const sr = reqs[i];
       if (sr === undefined) reqs[i] = { contextTokens: r.kvTokens, placement: r.placement };
       else {
@@ -629,8 +625,7 @@ export class EngineCore implements EngineView {
     const noise = this.noise();
     const durationMs = (sc.totalMs + reloadMs + writeThroughMs + this.stepOverheadMs) * noise;
     if (this.placementsChanged && this.recordTimeline) this.pushTimeline(fallback ? 'fallback' : 'policy', undefined, [], []);
-    const batch = this.running.slice();
-    return this.makePlan('decode', now, durationMs, batch, {
+    return this.makePlan('decode', now, durationMs, this.running.slice(), {
       predictedMs: sc.totalMs, computeMs: sc.computeMs, transferMs: sc.transferMs, stallMs: sc.stallMs,
       reloadMs, writeThroughMs, noise, bytesFetched: sc.bytesMoved, bytesReloaded, bytesWrittenBack: L * wbBytes, fallback, preempted,
     });
@@ -669,7 +664,7 @@ export class EngineCore implements EngineView {
       writeThroughMs: x.writeThroughMs, overheadMs: this.stepOverheadMs, noiseFactor: x.noise,
       bytesFetched: x.bytesFetched, bytesReloaded: x.bytesReloaded, bytesWrittenBack: x.bytesWrittenBack,
       batchIds: batch.map((r) => r.id),
-      gpuBlocksUsed: this.gpuUsed, fallback: x.fallback, preempted: x.preempted,
+      gpuBlocksUsed: this.ledger.gpuUsed, fallback: x.fallback, preempted: x.preempted,
     };
     return { step, kind, startMs: now, endMs: now + durationMs, batch, breakdown };
   }
@@ -704,78 +699,100 @@ export class EngineCore implements EngineView {
 
   // ── decisions (control protocol and drivers) ──────────────────────────────────────────────
 
-  /** Validate and apply a plan all-or-nothing; effects (frees, reload costs) land on the next step. */
+  /** Validate and apply a plan all-or-nothing; effects (frees, reload costs, admissions) land on the next step. */
   applyDecision(d: PlacementDecision, source: 'driver' | 'control'): DecisionResult {
     const res = this.checkDecision(d);
     if (!res.ok) {
       this.counters.decisionsRejected++;
       return res;
     }
-    for (const s of d.placements) {
-      const r = this.byId.get(s.id)!;
-      const p = s.layers !== undefined ? this.placements.layersList(s.layers) : this.placements.distance(s.distance!);
-      this.setPlacement(r, p, true);
-    }
+    for (const s of d.placements) this.setPlacement(this.byId.get(s.id)!, this.placementOf(s), true);
     for (const id of d.pause ?? []) this.pause(this.byId.get(id)!);
     for (const id of d.resume ?? []) this.resume(this.byId.get(id)!);
+    if (d.admit !== undefined || d.holdSteps !== undefined) {
+      const hold = Math.min(d.holdSteps ?? 0, MAX_HOLD_STALENESS * this.stalenessSteps);
+      this.directive = { grants: (d.admit ?? []).map((s) => ({ id: s.id, placement: this.placementOf(s) })), holdUntilStep: this.step + hold };
+    }
     this.counters.decisionsApplied++;
     if (this.recordTimeline) this.pushTimeline(source, d.note, [...(d.pause ?? [])], [...(d.resume ?? [])]);
     return { ok: true, appliedAtStep: res.appliedAtStep };
   }
 
-  private checkDecision(d: PlacementDecision): DecisionResult {
+  /** The request behind an id of a decision, if it is in one of `phases`; otherwise why not. */
+  private requestIn(id: string, phases: readonly RequestPhase[], what: string): EngineRequest | Refusal {
+    const r = this.byId.get(id);
+    if (!r || r.phase === 'finished' || r.phase === 'pending') return { ok: false, code: 'unknown-id', reason: `unknown or inactive request '${id}'` };
+    if (!phases.includes(r.phase)) return { ok: false, code: 'wrong-state', reason: `request '${id}' is ${r.phase}, cannot ${what}` };
+    return r;
+  }
+
+  private checkSpec(s: PlacementSpec, where: string): Placement | Refusal {
     const L = this.layers;
-    const invalid = (reason: string): DecisionResult => ({ ok: false, status: 400, code: 'invalid', reason });
+    const invalid = (reason: string): Refusal => ({ ok: false, code: 'invalid', reason });
+    if ((s.distance === undefined) === (s.layers === undefined)) return invalid(`${where} of '${s.id}' needs exactly one of distance or layers`);
+    if (s.distance !== undefined) {
+      if (!Number.isInteger(s.distance) || s.distance < -1 || s.distance > L) return invalid(`distance of '${s.id}' must be an integer in −1..${L}, got ${s.distance}`);
+      return this.placements.distance(s.distance);
+    }
+    for (const l of s.layers!) if (!Number.isInteger(l) || l < 0 || l >= L) return invalid(`layers of '${s.id}': ${l} is outside 0..${L - 1}`);
+    return this.placements.layersList(s.layers!);
+  }
+
+  private checkDecision(d: PlacementDecision): DecisionResult {
+    const invalid = (reason: string): Refusal => ({ ok: false, code: 'invalid', reason });
     if (d.basedOnStep !== undefined) {
       if (!Number.isInteger(d.basedOnStep) || d.basedOnStep < 0) return invalid(`based_on_step must be an integer ≥ 0, got ${d.basedOnStep}`);
       if (d.basedOnStep > this.step) return invalid(`based_on_step ${d.basedOnStep} is ahead of the engine (step ${this.step})`);
       if (d.basedOnStep < this.step - this.stalenessSteps) {
-        return { ok: false, status: 409, code: 'stale', reason: `stale plan: based on step ${d.basedOnStep}, engine is at step ${this.step} (bound ${this.stalenessSteps} steps)` };
+        return { ok: false, code: 'stale', reason: `stale plan: based on step ${d.basedOnStep}, engine is at step ${this.step} (bound ${this.stalenessSteps} steps)` };
       }
     }
+    if (d.holdSteps !== undefined && !(Number.isInteger(d.holdSteps) && d.holdSteps >= 0)) return invalid(`hold_steps must be an integer ≥ 0, got ${d.holdSteps}`);
     const seen = new Set<string>();
     const newPlacement = new Map<EngineRequest, Placement>();
     for (const s of d.placements) {
       if (seen.has(s.id)) return invalid(`request '${s.id}' appears twice in placements`);
       seen.add(s.id);
-      const r = this.byId.get(s.id);
-      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${s.id}'` };
-      if ((s.distance === undefined) === (s.layers === undefined)) return invalid(`placement of '${s.id}' needs exactly one of distance or layers`);
-      if (s.distance !== undefined) {
-        if (!Number.isInteger(s.distance) || s.distance < -1 || s.distance > L) return invalid(`distance of '${s.id}' must be an integer in −1..${L}, got ${s.distance}`);
-        newPlacement.set(r, this.placements.distance(s.distance));
-      } else {
-        for (const l of s.layers!) if (!Number.isInteger(l) || l < 0 || l >= L) return invalid(`layers of '${s.id}': ${l} is outside 0..${L - 1}`);
-        newPlacement.set(r, this.placements.layersList(s.layers!));
+      const r = this.requestIn(s.id, ['running', 'paused'], 'place it');
+      if (!(r instanceof EngineRequest)) return r;
+      const p = this.checkSpec(s, 'placement');
+      if ('ok' in p) return p;
+      newPlacement.set(r, p);
+    }
+    const listed = (ids: readonly string[] | undefined, phase: RequestPhase, what: string): Set<EngineRequest> | Refusal => {
+      const set = new Set<EngineRequest>();
+      for (const id of ids ?? []) {
+        const r = this.requestIn(id, [phase], what);
+        if (!(r instanceof EngineRequest)) return r;
+        if (set.has(r)) return invalid(`request '${id}' appears twice in ${what}`);
+        set.add(r);
       }
+      return set;
+    };
+    const pause = listed(d.pause, 'running', 'pause');
+    if (!(pause instanceof Set)) return pause;
+    const resume = listed(d.resume, 'paused', 'resume');
+    if (!(resume instanceof Set)) return resume;
+    const admitted = new Set<string>();
+    for (const s of d.admit ?? []) {
+      const r = this.requestIn(s.id, ['waiting'], 'admit');
+      if (!(r instanceof EngineRequest)) return r;
+      if (admitted.has(s.id)) return invalid(`request '${s.id}' appears twice in admit`);
+      admitted.add(s.id);
+      const p = this.checkSpec(s, 'admission');
+      if ('ok' in p) return p;
     }
-    const pause = new Set<EngineRequest>();
-    const resume = new Set<EngineRequest>();
-    for (const id of d.pause ?? []) {
-      const r = this.byId.get(id);
-      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${id}'` };
-      if (r.phase !== 'running') return { ok: false, status: 409, code: 'wrong-state', reason: `request '${id}' is not running, cannot pause` };
-      if (pause.has(r)) return invalid(`request '${id}' appears twice in pause`);
-      pause.add(r);
-    }
-    for (const id of d.resume ?? []) {
-      const r = this.byId.get(id);
-      if (!r || (r.phase !== 'running' && r.phase !== 'paused')) return { ok: false, status: 409, code: 'unknown-id', reason: `unknown or inactive request '${id}'` };
-      if (r.phase !== 'paused') return { ok: false, status: 409, code: 'wrong-state', reason: `request '${id}' is not paused, cannot resume` };
-      if (resume.has(r)) return invalid(`request '${id}' appears twice in resume`);
-      resume.add(r);
-    }
-    if (pause.size > 0 && !this.hostTier) return { ok: false, status: 409, code: 'not-pausable', reason: `policy ${this.policy} keeps no host copy, so it cannot pause` };
+    if (pause.size > 0 && !this.hostTier) return { ok: false, code: 'not-pausable', reason: `policy ${this.policy} keeps no host copy, so it cannot pause` };
     // The plan must hold the next step's growth of everything that will be running.
     let need = 0;
     const count = (r: EngineRequest): void => {
       const p = newPlacement.get(r) ?? r.placement;
-      need += (L - p.offloaded.length) * blocksPerLayer(r.kvTokens + 1);
+      need += (this.layers - p.offloaded.length) * blocksPerLayer(r.kvTokens + 1);
     };
     for (const r of this.running) if (!pause.has(r)) count(r);
     for (const r of resume) count(r);
     if (need > this.budgetBlocks) {
-      return { ok: false, status: 409, code: 'over-budget', reason: `over budget: the plan needs ${need} GPU blocks for the next step, the budget is ${this.budgetBlocks}` };
+      return { ok: false, code: 'over-budget', reason: `over budget: the plan needs ${need} GPU blocks for the next step, the budget is ${this.budgetBlocks}` };
     }
     return { ok: true, appliedAtStep: this.step + (this.inFlight ? 2 : 1) };
   }
@@ -796,6 +813,7 @@ export class EngineCore implements EngineView {
       generatedTokens: r.generated,
       outputTokens: r.outputTarget,
       lastTokenMs: r.lastTokenMs,
+      firstTokenMs: r.generated > 0 ? r.tokenTimesMs[0] : Number.NaN,
       paused,
       distance: r.placement.distance,
       offloaded: r.placement.offloaded,
@@ -803,6 +821,14 @@ export class EngineCore implements EngineView {
     });
     for (const r of this.running) fn(one(r, false));
     for (const r of this.paused) fn(one(r, true));
+  }
+
+  forEachWaiting(limit: number, fn: (r: WaitingRequestView) => void): void {
+    let n = 0;
+    for (const r of this.waiting) {
+      if (n++ >= limit) return;
+      fn({ id: r.id, prefillTokens: r.prefillTokens, generatedTokens: r.generated, outputTokens: r.outputTarget, arrivalMs: r.arrivalMs, sloTpotMs: r.sloTpotMs });
+    }
   }
 
   stagingBlocks(): number {
@@ -826,6 +852,7 @@ export class EngineCore implements EngineView {
       gpuBlocks: r.gpuBlocks,
       paused: r.phase === 'paused',
       lastTokenMs: Number.isNaN(r.lastTokenMs) ? null : r.lastTokenMs,
+      firstTokenMs: r.generated > 0 ? r.tokenTimesMs[0] : null,
       arrivalMs: r.arrivalMs,
       preemptions: r.preemptions,
     });
@@ -842,8 +869,8 @@ export class EngineCore implements EngineView {
       timeMs: this.nowMs,
       maxNumSeqs: this.maxNumSeqs,
       stalenessSteps: this.stalenessSteps,
-      gpuBlocks: { total: this.budgetBlocks, used: this.gpuUsed, free: this.budgetBlocks - this.gpuUsed },
-      hostBlocks: { total: this.hostBlocksTotal, used: this.hostUsed, free: this.hostBlocksTotal - this.hostUsed },
+      gpuBlocks: { total: this.budgetBlocks, used: this.ledger.gpuUsed, free: this.budgetBlocks - this.ledger.gpuUsed },
+      hostBlocks: { total: this.hostBlocksTotal, used: this.ledger.hostUsed, free: this.hostBlocksTotal - this.ledger.hostUsed },
       stagingBlocks: this.stagingBlocks(),
       requests: reqs,
       lastStep: this.lastStep,
@@ -851,24 +878,9 @@ export class EngineCore implements EngineView {
     };
   }
 
-  /** Recount the block ledger from the requests; throws if it disagrees or exceeds a capacity. For tests. */
+  /** The ledger's invariants (src/engine/block-ledger.ts) over every known request, plus max-num-seqs. For tests. */
   checkInvariants(): void {
-    let gpu = 0;
-    let host = 0;
-    for (const r of this.running) {
-      const want = r.gpuLayers * blocksPerLayer(r.kvTokens);
-      if (r.gpuBlocks !== want) throw new Error(`request ${r.id}: ${r.gpuBlocks} GPU blocks, expected ${want}`);
-      gpu += r.gpuBlocks;
-      host += r.hostBlocks;
-    }
-    for (const r of this.paused) {
-      if (r.gpuBlocks !== 0) throw new Error(`paused request ${r.id} holds GPU blocks`);
-      host += r.hostBlocks;
-    }
-    if (gpu !== this.gpuUsed) throw new Error(`GPU ledger ${this.gpuUsed} ≠ recount ${gpu}`);
-    if (host !== this.hostUsed) throw new Error(`host ledger ${this.hostUsed} ≠ recount ${host}`);
-    if (gpu > this.budgetBlocks) throw new Error(`GPU blocks ${gpu} exceed the budget ${this.budgetBlocks}`);
-    if (host > this.hostBlocksTotal) throw new Error(`host blocks ${host} exceed the capacity ${this.hostBlocksTotal}`);
+    this.ledger.audit(this.byId.values());
     if (this.running.length + this.paused.length > this.maxNumSeqs) throw new Error('more sequences than max-num-seqs');
   }
 }

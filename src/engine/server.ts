@@ -6,7 +6,7 @@ import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { Profile } from '../profile/format.js';
 import { WallClock } from './clock.js';
-import { eventJson, parsePlacementBody, PlacementBodyError, stateJson } from './control-protocol.js';
+import { eventJson, parsePlacementBody, refusalStatus, PlacementBodyError, stateJson } from './control-protocol.js';
 import { EngineCore, ENGINE_DEFAULTS, type EngineConfig } from './engine-core.js';
 import {
   ApiError, chatChunk, chatResponse, chatRoleChunk, completionChunk, completionResponse, DONE, errorBody, parseRequest,
@@ -14,7 +14,7 @@ import {
 } from './openai-format.js';
 import { EngineMetrics } from './prometheus.js';
 import { EngineLoop } from './run-loop.js';
-import type { EnginePolicy, FinishReason, PlacementDriver, StepBreakdown } from './types.js';
+import type { EnginePolicyName, FinishReason, PlacementDriver, StepBreakdown } from './types.js';
 
 export interface EngineServerConfig {
   model: ModelSpec;
@@ -25,7 +25,7 @@ export interface EngineServerConfig {
   gpuKvGib?: number;
   hostKvGib?: number;
   /** Default `external`: placements come from a controller over the control protocol (dynamic rule until then). */
-  policy?: EnginePolicy;
+  policy?: EnginePolicyName;
   maxNumSeqs?: number;
   noiseCv?: number;
   seed?: number;
@@ -282,7 +282,10 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
         }
         const result = core.applyDecision(decision, 'control');
         if (result.ok) sendJson(res, 200, { applied_at_step: result.appliedAtStep, step: core.step });
-        else sendJson(res, result.status, { ...JSON.parse(errorBody(result.status, result.reason, result.status === 409 ? 'Conflict' : 'BadRequestError')), reason: result.code, step: core.step });
+        else {
+          const status = refusalStatus(result.code);
+          sendJson(res, status, { ...JSON.parse(errorBody(status, result.reason, status === 409 ? 'Conflict' : 'BadRequestError')), reason: result.code, step: core.step });
+        }
         return;
       }
       case 'POST /v1/completions':

@@ -1,13 +1,6 @@
-import type { BaselinePolicy } from '../cost/baselines.js';
+import type { EnginePolicyName } from './policies/registry.js';
 
-/**
- * Placement policies of the reference engine: the paper's baselines (static or recomputed from
- * capacity), `orbitflow` (an in-process PlacementDriver re-plans with the planner) and `external`
- * (placements arrive only through the control protocol).
- */
-export type EnginePolicy = BaselinePolicy | 'orbitflow' | 'external';
-
-export const ENGINE_POLICIES: readonly EnginePolicy[] = ['gpu-only', 'deepspeed', 'flexgen', 'flexgen-plus', 'dynamic', 'slo-aware', 'orbitflow', 'external'];
+export { ENGINE_POLICIES, type EnginePolicyName } from './policies/registry.js';
 
 export type RequestPhase = 'pending' | 'waiting' | 'running' | 'paused' | 'finished';
 
@@ -31,13 +24,24 @@ export interface PlacementDecision {
   placements: readonly PlacementSpec[];
   pause?: readonly string[];
   resume?: readonly string[];
+  /**
+   * Waiting requests to admit, in this order, each with its placement (a distance or layers). A
+   * grant that does not fit when the engine next admits stays until the next decision replaces it.
+   */
+  admit?: readonly PlacementSpec[];
+  /**
+   * Hold every other waiting request for this many steps while something runs (the controller's
+   * "not now"); 0 or absent lets the engine's own admission rule run. Capped by the engine.
+   */
+  holdSteps?: number;
   /** Bookkeeping carried into the placement timeline (solver status, solve time). */
   note?: { trigger?: string; solveMs?: number; status?: string; predictedStepMs?: number };
 }
 
-export type DecisionResult =
-  | { ok: true; appliedAtStep: number }
-  | { ok: false; status: 400 | 409; reason: string; code: 'stale' | 'unknown-id' | 'wrong-state' | 'over-budget' | 'invalid' | 'not-pausable' };
+/** Why a decision was refused; the control protocol maps `invalid` to 400 and the rest to 409. */
+export type DecisionRefusal = 'stale' | 'unknown-id' | 'wrong-state' | 'over-budget' | 'invalid' | 'not-pausable';
+
+export type DecisionResult = { ok: true; appliedAtStep: number } | { ok: false; reason: string; code: DecisionRefusal };
 
 /** Engine state as the control protocol and the controller see it. */
 export interface RequestSnapshot {
@@ -53,6 +57,7 @@ export interface RequestSnapshot {
   gpuBlocks: number;
   paused: boolean;
   lastTokenMs: number | null;
+  firstTokenMs: number | null;
   arrivalMs: number;
   preemptions: number;
 }
@@ -87,7 +92,7 @@ export interface StepBreakdown {
 
 export interface EngineSnapshot {
   model: string;
-  policy: EnginePolicy;
+  policy: EnginePolicyName;
   layers: number;
   blockTokens: number;
   blockBytes: number;
@@ -131,9 +136,22 @@ export interface ActiveRequestView {
   outputTokens: number;
   /** Engine time of its last token, ms (NaN before the first). */
   lastTokenMs: number;
+  /** Engine time of its first token, ms (NaN before it). */
+  firstTokenMs: number;
   paused: boolean;
   distance: number | null;
   offloaded: readonly number[];
+  sloTpotMs?: number;
+}
+
+/** One waiting request as a driver sees it (the head of the queue, in admission order). */
+export interface WaitingRequestView {
+  id: string;
+  /** Tokens its prefill computes: the prompt, plus what it had generated before a recompute preemption. */
+  prefillTokens: number;
+  generatedTokens: number;
+  outputTokens: number;
+  arrivalMs: number;
   sloTpotMs?: number;
 }
 
@@ -142,18 +160,14 @@ export interface EngineView {
   readonly step: number;
   readonly nowMs: number;
   readonly budgetBlocks: number;
+  readonly maxNumSeqs: number;
   /** Bumped whenever the set of running ∪ paused requests changes (admission, finish, preemption, cancel). */
   readonly membershipVersion: number;
-  readonly runningCount: number;
-  readonly pausedCount: number;
-  readonly waitingCount: number;
-  /** GPU blocks the running batch needs after `steps` more tokens each, under the current placements. */
-  forecastGpuBlocks(steps: number): number;
-  /** Set when the last step fell back to the dynamic rule because the active plan did not fit. */
-  readonly lastStepFellBack: boolean;
-  snapshot(): EngineSnapshot;
   /** Cheap iteration over running and paused requests (no copies; `offloaded` must not be kept or changed). */
   forEachActive(fn: (r: ActiveRequestView) => void): void;
+  /** The first `limit` waiting requests in admission order (the queue can be long; only its head is visited). */
+  forEachWaiting(limit: number, fn: (r: WaitingRequestView) => void): void;
+  readonly waitingCount: number;
   /** The last step's breakdown (null before the first). */
   readonly lastStep: StepBreakdown | null;
   /** GPU blocks in use now. */
@@ -162,8 +176,7 @@ export interface EngineView {
 
 /**
  * What decides placements for `orbitflow`: called before each step; returns a decision to apply, or
- * null to keep the current plan. The minimal re-planner implements it now; the feedback controller
- * (src/controller) plugs into the same interface.
+ * null to keep the current plan. The feedback controller (src/controller) implements it in-process.
  */
 export interface PlacementDriver {
   onStep(view: EngineView): Promise<PlacementDecision | null>;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blocksPerLayer } from '../../src/core/model-spec.js';
 import { placementForDistance } from '../../src/core/placement.js';
+import { refusalStatus } from '../../src/engine/control-protocol.js';
 import { EngineCore } from '../../src/engine/engine-core.js';
 import { runVirtual } from '../../src/engine/virtual-run.js';
 import type { EngineView, PlacementDriver } from '../../src/engine/types.js';
@@ -164,10 +165,10 @@ test('decisions are all-or-nothing: one bad entry leaves every placement as it w
   const before = core.snapshot().requests.map((r) => [r.id, r.distance]);
   const res = core.applyDecision({ basedOnStep: core.step, placements: [{ id: 'a', distance: 1 }, { id: 'nope', distance: 1 }] }, 'control');
   assert.equal(res.ok, false);
-  assert.equal(!res.ok && res.status, 409);
+  assert.equal(!res.ok && refusalStatus(res.code), 409);
   assert.deepEqual(core.snapshot().requests.map((r) => [r.id, r.distance]), before);
   const bad = core.applyDecision({ basedOnStep: core.step, placements: [{ id: 'a', distance: 99 }] }, 'control');
-  assert.equal(!bad.ok && bad.status, 400);
+  assert.equal(!bad.ok && refusalStatus(bad.code), 400);
 });
 
 test('the same seed gives identical runs; another seed does not', async () => {
