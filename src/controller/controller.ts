@@ -1,9 +1,12 @@
 import { placementForDistance, placementFromLayers, type Placement } from '../core/placement.js';
 import { percentile } from '../core/stats.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
-import type { BatchPlan } from '../planner/types.js';
+import type { WindowPlan } from '../planner/window-plan.js';
 import { DepositTracker } from './deposit-tracker.js';
 import { DEFAULT_DRIFT, DriftCorrector, type DriftOptions } from './drift-corrector.js';
+import { GoodputMeter } from './goodput-meter.js';
+import { HoldPacer } from './hold-pacer.js';
+import { StepMargin } from './step-margin.js';
 import {
   TRIGGERS,
   type ActionRecord,
@@ -44,6 +47,17 @@ export interface ControllerConfig {
   /** Feed the online Token-Deposit balance to the planner (off: every deposit is 0). */
   useDeposit: boolean;
   /**
+   * Admission control: admit, hold ("not now") or refuse waiting requests (OrbitFlow); off leaves
+   * admissions to the engine's own rule (the ablation's rungs below OrbitFlow).
+   */
+  admission: boolean;
+  /** Holds may give up at most this fraction of the run's time (src/controller/hold-pacer.ts). */
+  holdBudget: number;
+  /** Waiting requests considered per decision. */
+  admissionCandidates: number;
+  /** The engine's fixed per-step cost, ms (prefill groups pay it once). */
+  stepOverheadMs: number;
+  /**
    * Credit at most this fraction of the window as deposit. The bank is unbounded, but a plan is
    * only revisited on a trigger: full credit (δ ≥ W makes a request look SLO-proof) lets a plan
    * that is slower than the SLO outlive the bank that justified it.
@@ -66,7 +80,14 @@ export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlock
   pauseForSlo: true,
   useDeposit: true,
   depositCap: 0.5,
+  admission: true,
+  holdBudget: 0.02,
+  admissionCandidates: 16,
+  stepOverheadMs: 0.3,
 };
+
+/** Steps a hold overlaps the plan its end triggers (trigger at the next boundary, plan lands at the one after). */
+const HOLD_OVERLAP_STEPS = 2;
 
 interface ReadyPlan {
   action: ControlAction;
@@ -88,6 +109,13 @@ export interface ControllerSummary {
   pausesIssued: number;
   resumesIssued: number;
   maxPauseMs: number;
+  admitted: number;
+  refused: number;
+  holds: number;
+  /** Share of the run's time given up to holds (≤ the hold budget, unless no admission could wait). */
+  holdSpentFraction: number;
+  /** The SLO margin plans were last held to (measured / predicted step time, 90th percentile). */
+  sloMargin: number;
   correction: { computeScale: number; bandwidthScale: number };
   calibration: CalibrationReport;
 }
@@ -153,11 +181,20 @@ export class Controller {
   private pausesIssued = 0;
   private resumesIssued = 0;
   private lastStepMs = 0;
+  private lastObservedMs = 0;
   private usedScales = { compute: 1, bandwidth: 1 };
   /** Σ predicted decode-step ms over the steps each request was in, raw and corrected. */
   private readonly perRequest = new Map<string, { before: number; after: number; steps: number }>();
   private infeasible = 0;
   private kept = 0;
+  private readonly goodput = new GoodputMeter();
+  private readonly pacer: HoldPacer;
+  private readonly margin = new StepMargin();
+  private lastHead: string | undefined;
+  private holdUntilStep = -1;
+  private admittedTotal = 0;
+  private refusedTotal = 0;
+  private holdsTotal = 0;
 
   constructor(
     private readonly cfg: ControllerConfig,
@@ -168,11 +205,13 @@ export class Controller {
     this.drift = new DriftCorrector(cfg.drift);
     this.baseCost = cfg.costFor(1, 1);
     this.cost = this.baseCost;
+    this.pacer = new HoldPacer(cfg.holdBudget);
   }
 
   /** Token times from the client (live) or the engine (virtual), for the online deposit. */
   onTokens(id: string, nowMs: number, tokens: number): void {
     const slo = this.cfg.sloFor(id);
+    this.goodput.onTokens(id, nowMs, tokens, slo);
     if (slo === undefined) return;
     this.deposits.register(id, slo);
     this.deposits.onTokens(id, nowMs, tokens);
@@ -180,13 +219,16 @@ export class Controller {
 
   onFinished(id: string): void {
     this.deposits.forget(id);
+    this.goodput.forget(id);
     this.pausedSince.delete(id);
   }
 
   /** Feed one engine step. Returns the trigger that started a solve, if one did. */
   observe(obs: StepObservation): Trigger | null {
     this.lastStepMs = obs.stepMs;
+    this.lastObservedMs = obs.nowMs;
     this.trackPauses(obs);
+    if (obs.kind === 'decode') this.pacer.onStep(obs.nowMs, obs.stepMs, obs.batchIds?.length ?? obs.requests.length, obs.waiting?.length ?? 0);
     const trigger = this.feedback(obs) ?? this.checkTriggers(obs);
     this.stepsSincePlan++;
     if (trigger === null || this.pending) return null;
@@ -213,6 +255,7 @@ export class Controller {
     if (reqs.length === 0 || obs.stepMs <= 0) return null;
     const base = this.baseCost.stepTime(reqs);
     const corrected = this.cost === this.baseCost ? base : this.cost.stepTime(reqs);
+    this.margin.observe(obs.stepMs, corrected.totalMs);
     this.errBefore.push(Math.abs(obs.stepMs - base.totalMs) / obs.stepMs);
     this.errAfter.push(Math.abs(obs.stepMs - corrected.totalMs) / obs.stepMs);
     this.predictedSum += corrected.totalMs;
@@ -259,8 +302,16 @@ export class Controller {
     const sig = signature(obs.requests);
     if (sig !== this.lastSignature) return 'batch-changed';
     if (this.forecastBlocks(obs.requests, this.cfg.forecastSteps) > this.cfg.budgetBlocks) return 'memory-forecast';
+    if (this.admissionDue(obs)) return 'admission';
     if (this.stepsSincePlan >= this.cfg.replanIntervalSteps) return 'window';
     return null;
+  }
+
+  /** Someone new heads the queue, or the last hold ran out, while the engine could take one more. */
+  private admissionDue(obs: StepObservation): boolean {
+    if (!this.cfg.admission || obs.maxNumSeqs === undefined || !obs.waiting || obs.waiting.length === 0) return false;
+    if (obs.requests.length >= obs.maxNumSeqs) return false;
+    return obs.waiting[0].id !== this.lastHead || obs.step >= this.holdUntilStep;
   }
 
   /** GPU blocks the current placements need after `steps` more steps of growth. */
@@ -281,16 +332,35 @@ export class Controller {
     this.pending = true;
     const noPause: string[] = [];
     for (const [id, since] of this.pausedSince) if (obs.nowMs - since >= this.cfg.maxPauseMs) noPause.push(id);
-    // One step ahead: plan for the batch as it will be when the plan lands (one token longer).
+    // One step ahead: plan for the batch as it will be when the plan lands, after the next decode
+    // step: one token longer, and without the requests that step finishes.
+    const landing = obs.requests.filter((r) => r.paused || r.outputTokens === undefined || r.outputTokens - r.generatedTokens > 1);
+    const admission = this.cfg.admission && obs.maxNumSeqs !== undefined && obs.waiting !== undefined;
+    const waiting = admission ? obs.waiting!.slice(0, this.cfg.admissionCandidates) : [];
+    this.lastHead = waiting[0]?.id;
+    const batch = Math.max(1, obs.batchIds?.length ?? landing.length);
     const request: SolveRequest = {
-      requests: obs.requests.map((r) => ({
+      requests: landing.map((r) => ({
         id: r.id,
-        contextTokens: r.contextTokens + 1,
+        contextTokens: r.contextTokens + (r.paused ? 0 : 1),
+        paused: r.paused,
         ...(r.distance !== null && !r.paused ? { currentDistance: r.distance } : {}),
-        ...(r.outputTokens !== undefined ? { remainingSteps: Math.max(1, r.outputTokens - r.generatedTokens) } : {}),
+        ...(r.outputTokens !== undefined ? { remainingSteps: Math.max(1, r.outputTokens - r.generatedTokens - 1), outputTokens: r.outputTokens } : {}),
+        generatedTokens: r.generatedTokens + (r.paused ? 0 : 1),
+        decodeElapsedMs: r.firstTokenMs === undefined ? 0 : obs.nowMs + obs.stepMs - r.firstTokenMs,
         sloTpotMs: this.cfg.sloFor(r.id),
         depositTokens: this.cfg.useDeposit ? Math.min(this.deposits.balance(r.id, obs.nowMs), this.cfg.depositCap * this.cfg.windowSteps) : 0,
       })),
+      waiting: waiting.map((w) => ({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, waitedMs: obs.nowMs - w.arrivalMs, sloTpotMs: w.sloTpotMs ?? this.cfg.sloFor(w.id) })),
+      freeSeqs: admission ? obs.maxNumSeqs! - landing.length : 0,
+      admission: admission
+        ? {
+            holdCost: this.pacer.price(this.goodput.ratePerMs(obs.nowMs), this.lastStepMs, batch, obs.nowMs),
+            prefillOverheadMs: this.cfg.stepOverheadMs,
+            maxCandidates: this.cfg.admissionCandidates,
+          }
+        : null,
+      sloMargin: this.margin.value,
       budgetBlocks: this.cfg.budgetBlocks,
       windowSteps: this.cfg.windowSteps,
       timeLimitMs: Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastStepMs || this.cfg.timeLimitMs))),
@@ -307,17 +377,20 @@ export class Controller {
     const wasPaused = new Set(obs.requests.filter((r) => r.paused).map((r) => r.id));
     const current = new Map(obs.requests.map((r) => [r.id, r.distance]));
     this.inFlight = this.solver.solve(request).then(
-      (plan) => {
+      (window) => {
         const solveMs = this.wallNow() - wall0;
         this.solveTimes.push(solveMs);
         this.pending = false;
+        const plan = window.plan;
+        this.holdUntilStep = obs.step + window.holdSteps;
+        this.pacer.holding(window.verdict?.held ?? 0);
         if (plan.overBudget) {
           // Nothing fits and pausing is off: leave the engine to its own out-of-memory fallback.
           this.infeasible++;
           return;
         }
         this.kept += plan.certificate.keptForReload ?? 0;
-        this.ready = { ...this.toAction(plan, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
+        this.ready = { ...this.toAction(window, obs, trigger, solveMs, wasPaused, current), readyAtMs: obs.nowMs + solveMs };
       },
       () => {
         this.pending = false;
@@ -327,17 +400,19 @@ export class Controller {
   }
 
   private toAction(
-    plan: BatchPlan,
+    window: WindowPlan,
     obs: StepObservation,
     trigger: Trigger,
     solveMs: number,
     wasPaused: ReadonlySet<string>,
     current: ReadonlyMap<string, number | null>,
   ): { action: ControlAction; record: ActionRecord } {
+    const plan = window.plan;
     const pausedNow = new Set(plan.paused);
     const pause = plan.paused.filter((id) => !wasPaused.has(id));
     const resume = [...wasPaused].filter((id) => !pausedNow.has(id));
-    const placements = plan.placements.filter((p) => !p.paused).map((p) => ({ id: p.id, distance: p.distance }));
+    const admitted = new Set(window.admit.map((a) => a.id));
+    const placements = plan.placements.filter((p) => !p.paused && current.has(p.id) && !admitted.has(p.id)).map((p) => ({ id: p.id, distance: p.distance }));
     const changed = placements.filter((p) => current.get(p.id) !== p.distance).length;
     const record: ActionRecord = {
       seq: this.actions.length,
@@ -352,12 +427,17 @@ export class Controller {
       predictedViolations: plan.violations,
       paused: pause,
       resumed: resume,
+      admitted: window.admit.map((a) => a.id),
+      refused: [...window.reject],
+      admission: window.verdict,
       changedPlacements: changed,
       measuredStepMs: null,
       measuredSteps: 0,
     };
     this.actions.push(record);
-    return { action: { basedOnStep: obs.step, placements, pause, resume }, record };
+    // A hold must outlast the re-plan its end triggers: that plan lands a step or two later.
+    const holdSteps = window.holdSteps > 0 ? window.holdSteps + HOLD_OVERLAP_STEPS : 0;
+    return { action: { basedOnStep: obs.step, placements, pause, resume, admit: window.admit, holdSteps, reject: window.reject }, record };
   }
 
   /** The newest finished plan if it is ready by `nowMs` (consumed), else null. */
@@ -383,6 +463,9 @@ export class Controller {
     this.active = record;
     this.pausesIssued += record.paused.length;
     this.resumesIssued += record.resumed.length;
+    this.admittedTotal += record.admitted.length;
+    this.refusedTotal += record.refused.length;
+    if (record.admission?.action === 'hold') this.holdsTotal++;
   }
 
   markRejected(record: ActionRecord, reason: string): void {
@@ -420,6 +503,11 @@ export class Controller {
       pausesIssued: this.pausesIssued,
       resumesIssued: this.resumesIssued,
       maxPauseMs: this.maxPausedMs,
+      admitted: this.admittedTotal,
+      refused: this.refusedTotal,
+      holds: this.holdsTotal,
+      holdSpentFraction: this.pacer.spentFraction(this.lastObservedMs),
+      sloMargin: this.margin.value,
       correction: this.correction,
       calibration: {
         steps: this.errBefore.length,

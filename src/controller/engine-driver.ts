@@ -1,6 +1,6 @@
 import type { DecisionResult, EngineView, PlacementDecision, PlacementDriver } from '../engine/types.js';
 import type { Controller } from './controller.js';
-import type { ActionRecord, ObservedRequest } from './types.js';
+import type { ActionRecord, ObservedRequest, WaitingObservation } from './types.js';
 
 /**
  * Drives the controller from inside the reference engine in virtual time (`plan --trace`). The
@@ -23,6 +23,8 @@ export class InProcessControllerDriver implements PlacementDriver {
     // The cheap view, not snapshot(): a snapshot copies every waiting request, thousands of them
     // on an overloaded trace, and this runs before every step.
     const last = view.lastStep;
+    // The plan solved at the previous boundary lands now, before this boundary's observation can start another.
+    const ready = this.controller.takeReady(view.nowMs);
     const requests: ObservedRequest[] = [];
     const epoch = ++this.epoch;
     view.forEachActive((r) => {
@@ -32,7 +34,16 @@ export class InProcessControllerDriver implements PlacementDriver {
         this.controller.onTokens(r.id, Number.isNaN(r.lastTokenMs) ? view.nowMs : r.lastTokenMs, r.generatedTokens - prev);
         this.generated.set(r.id, r.generatedTokens);
       }
-      requests.push({ id: r.id, contextTokens: r.contextTokens, generatedTokens: r.generatedTokens, outputTokens: r.outputTokens, paused: r.paused, distance: r.distance, offloaded: r.offloaded });
+      requests.push({
+        id: r.id,
+        contextTokens: r.contextTokens,
+        generatedTokens: r.generatedTokens,
+        outputTokens: r.outputTokens,
+        paused: r.paused,
+        distance: r.distance,
+        offloaded: r.offloaded,
+        ...(Number.isNaN(r.firstTokenMs) ? {} : { firstTokenMs: r.firstTokenMs }),
+      });
     });
     if (this.generated.size > requests.length) {
       for (const id of this.generated.keys()) {
@@ -45,12 +56,16 @@ export class InProcessControllerDriver implements PlacementDriver {
     }
     if (last && last.step !== this.lastObservedStep && requests.length > 0) {
       this.lastObservedStep = last.step;
+      const waiting: WaitingObservation[] = [];
+      view.forEachWaiting(view.maxNumSeqs, (w) => waiting.push({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, arrivalMs: w.arrivalMs, sloTpotMs: w.sloTpotMs }));
       const trigger = this.controller.observe({
         step: view.step,
         kind: last.kind,
         nowMs: view.nowMs,
         stepMs: last.durationMs,
         requests,
+        waiting,
+        maxNumSeqs: view.maxNumSeqs,
         batchIds: last.batchIds,
         gpuBlocksTotal: view.budgetBlocks,
         gpuBlocksUsed: view.gpuUsed,
@@ -60,7 +75,6 @@ export class InProcessControllerDriver implements PlacementDriver {
         this.replans++;
       }
     }
-    const ready = this.controller.takeReady(view.nowMs);
     if (!ready) return null;
     this.pendingRecord = ready.record;
     this.solveMsTotal += ready.record.solveMs;
@@ -69,6 +83,9 @@ export class InProcessControllerDriver implements PlacementDriver {
       placements: ready.action.placements,
       pause: ready.action.pause,
       resume: ready.action.resume,
+      admit: ready.action.admit,
+      holdSteps: ready.action.holdSteps,
+      reject: ready.action.reject,
       note: { trigger: ready.record.trigger, solveMs: ready.record.solveMs, status: ready.record.status, predictedStepMs: ready.record.predictedStepMs },
     };
   }

@@ -1,8 +1,8 @@
 import type { ModelSpec } from '../core/model-spec.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
-import { planBatch } from '../planner/plan-batch.js';
-import type { BatchPlan, PausePolicy } from '../planner/types.js';
+import type { PausePolicy, PlanRequest } from '../planner/types.js';
+import { planWindow, type WindowPlan } from '../planner/window-plan.js';
 import { uniformPlan } from '../planner/uniform-plan.js';
 import type { Profile } from '../profile/format.js';
 import type { BatchSolver, SolveRequest } from './types.js';
@@ -17,30 +17,46 @@ export function costForSetup(setup: SolverSetup, computeScale: number, bandwidth
   return new CostModel(setup.model, setup.profile, { tp: setup.tp, computeScale, bandwidthScale, modelLookup: findModel });
 }
 
-/** Runs one solve on the calling thread (virtual time: the solve's wall time is charged as latency). */
-export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<BatchPlan> {
+/** Runs one solve on the calling thread (virtual time charges it a modelled latency; see solve-latency.ts). */
+export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<WindowPlan> {
   const cost = costForSetup(setup, req.computeScale, req.bandwidthScale);
-  const requests = req.requests.map((r) => ({ ...r, noPause: req.noPause.includes(r.id) }));
+  const asPlan = (r: SolveRequest['requests'][number]): PlanRequest => ({
+    id: r.id,
+    contextTokens: r.contextTokens,
+    sloTpotMs: r.sloTpotMs,
+    depositTokens: r.depositTokens,
+    currentDistance: r.currentDistance,
+    remainingSteps: r.remainingSteps,
+    noPause: req.noPause.includes(r.id),
+  });
   if (req.mode === 'uniform') {
-    return uniformPlan({
+    const plan = uniformPlan({
       cost,
       budgetBlocks: req.budgetBlocks,
-      requests,
+      requests: req.requests.map(asPlan),
       windowSteps: req.windowSteps,
       pause: req.pause,
       pausePolicy: req.pausePolicy as PausePolicy,
       seed: req.seed,
     });
+    return { plan, admit: [], holdSteps: 0, reject: [], verdict: null };
   }
-  return planBatch({
+  return planWindow({
     cost,
     budgetBlocks: req.budgetBlocks,
-    requests,
+    running: req.requests
+      .filter((r) => !r.paused)
+      .map((r) => ({ ...asPlan(r), outputTokens: r.outputTokens ?? Number.MAX_SAFE_INTEGER, generatedTokens: r.generatedTokens, decodeElapsedMs: r.decodeElapsedMs })),
+    paused: req.requests.filter((r) => r.paused).map(asPlan),
+    waiting: req.waiting,
+    freeSeqs: req.freeSeqs,
+    admission: req.admission,
     windowSteps: req.windowSteps,
     timeLimitMs: req.timeLimitMs,
     pausePolicy: req.pausePolicy as PausePolicy,
     pauseForSlo: req.pauseForSlo,
     seed: req.seed,
+    sloMargin: req.sloMargin,
   });
 }
 

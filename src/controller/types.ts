@@ -1,4 +1,5 @@
-import type { BatchPlan } from '../planner/types.js';
+import type { AdmissionSettings, AdmissionVerdict } from '../planner/admission.js';
+import type { WindowPlan } from '../planner/window-plan.js';
 
 /** What the controller sees of the engine after each step, whatever the engine and clock. */
 export interface ObservedRequest {
@@ -12,6 +13,18 @@ export interface ObservedRequest {
   distance: number | null;
   /** 0-based offloaded layers of the current placement. */
   offloaded: readonly number[];
+  sloTpotMs?: number;
+  /** Engine time of its first token, ms (undefined before it, or when the engine does not say). */
+  firstTokenMs?: number;
+}
+
+/** A waiting request at the head of the engine's queue. */
+export interface WaitingObservation {
+  id: string;
+  /** Tokens its prefill computes (prompt + what a recompute preemption lost). */
+  prefillTokens: number;
+  outputTokens: number;
+  arrivalMs: number;
   sloTpotMs?: number;
 }
 
@@ -27,6 +40,10 @@ export interface StepObservation {
   stallMs?: number;
   /** Requests in the running batch and paused ones. */
   requests: ObservedRequest[];
+  /** The head of the waiting queue, in admission order (absent: the engine does not say). */
+  waiting?: WaitingObservation[];
+  /** The engine's max-num-seqs (absent: admission control stays off). */
+  maxNumSeqs?: number;
   /** Ids that decoded in this step. */
   batchIds?: string[];
   gpuBlocksTotal: number;
@@ -39,9 +56,13 @@ export interface ControlAction {
   placements: { id: string; distance: number }[];
   pause: string[];
   resume: string[];
+  /** Waiting requests to admit with their placements; the rest wait `holdSteps` while something runs. */
+  admit: { id: string; distance: number }[];
+  holdSteps: number;
+  reject: string[];
 }
 
-export const TRIGGERS = ['batch-changed', 'memory-forecast', 'drift', 'window', 'rejected'] as const;
+export const TRIGGERS = ['batch-changed', 'memory-forecast', 'drift', 'window', 'rejected', 'admission'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 /** One controller action, logged with its trigger, predicted effect and measured outcome. */
@@ -59,6 +80,10 @@ export interface ActionRecord {
   predictedViolations: number;
   paused: string[];
   resumed: string[];
+  admitted: string[];
+  refused: string[];
+  /** The admission decision's verdict (null: no one was waiting, or admission control is off). */
+  admission: AdmissionVerdict | null;
   changedPlacements: number;
   /** Mean measured step time over the steps this plan was active (filled as they happen). */
   measuredStepMs: number | null;
@@ -68,12 +93,34 @@ export interface ActionRecord {
 
 /** Solves one batch; in-process (virtual time) or in a worker thread (live). */
 export interface BatchSolver {
-  solve(input: SolveRequest): Promise<BatchPlan>;
+  solve(input: SolveRequest): Promise<WindowPlan>;
   close?(): Promise<void>;
 }
 
+/** One active request of a solve, at the step boundary the plan lands at. */
+export interface SolveRequestItem {
+  id: string;
+  contextTokens: number;
+  paused: boolean;
+  sloTpotMs?: number;
+  depositTokens?: number;
+  currentDistance?: number;
+  remainingSteps?: number;
+  outputTokens?: number;
+  generatedTokens: number;
+  /** Engine ms since its first token. */
+  decodeElapsedMs: number;
+}
+
 export interface SolveRequest {
-  requests: { id: string; contextTokens: number; sloTpotMs?: number; depositTokens?: number; currentDistance?: number; remainingSteps?: number }[];
+  requests: SolveRequestItem[];
+  /** The head of the waiting queue with how long each has waited (empty: admission is not asked). */
+  waiting: { id: string; prefillTokens: number; outputTokens: number; waitedMs: number; sloTpotMs?: number }[];
+  freeSeqs: number;
+  /** Admission control settings (null: off). */
+  admission: AdmissionSettings | null;
+  /** Hold step times to θ / sloMargin (the measured error quantile). */
+  sloMargin: number;
   budgetBlocks: number;
   windowSteps: number;
   timeLimitMs: number;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { BatchPlan } from '../planner/types.js';
+import type { WindowPlan } from '../planner/window-plan.js';
 import type { SolverSetup } from './inline-solver.js';
 import type { BatchSolver, SolveRequest } from './types.js';
 
@@ -8,8 +8,8 @@ export function createWorkerSolver(setup: SolverSetup): BatchSolver {
   const worker = new Worker(new URL('./solver-worker.js', import.meta.url), { workerData: setup });
   worker.unref();
   let nextId = 0;
-  const waiting = new Map<number, { resolve: (p: BatchPlan) => void; reject: (e: Error) => void }>();
-  worker.on('message', (msg: { id: number; plan?: BatchPlan; error?: string }) => {
+  const waiting = new Map<number, { resolve: (p: WindowPlan) => void; reject: (e: Error) => void }>();
+  worker.on('message', (msg: { id: number; plan?: WindowPlan; error?: string }) => {
     const w = waiting.get(msg.id);
     if (!w) return;
     waiting.delete(msg.id);
@@ -21,7 +21,7 @@ export function createWorkerSolver(setup: SolverSetup): BatchSolver {
     waiting.clear();
   });
   return {
-    solve(request: SolveRequest): Promise<BatchPlan> {
+    solve(request: SolveRequest): Promise<WindowPlan> {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });

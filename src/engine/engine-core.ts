@@ -1,5 +1,5 @@
 import { blocksPerLayer } from '../core/model-spec.js';
-import type { Placement } from '../core/placement.js';
+import { ALL_OFFLOADED, type Placement } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
 import { baselineDistance, type BaselinePolicy } from '../cost/baselines.js';
@@ -92,8 +92,12 @@ export class EngineRequest {
   hostBlocks = 0;
   /** Placement set by a decision (driver or control protocol) rather than by the policy. */
   decided = false;
-  /** GPU-resident layers whose KV must still be copied back from the host (charged to the next step). */
-  pendingReloadLayers = 0;
+  /**
+   * Layers whose KV is only on the host: the offloaded ones, plus resident ones not yet copied back
+   * (after a placement change or a resume). The next decode step fetches all of them on the
+   * prefetch stream, overlapped with compute like any offloaded layer; then it equals the placement.
+   */
+  hostOnly: Placement;
   readonly tokenTimesMs: Float64Array;
   lastTokenMs = Number.NaN;
   firstScheduledMs = Number.NaN;
@@ -114,6 +118,7 @@ export class EngineRequest {
   ) {
     this.tokenTimesMs = new Float64Array(outputTarget);
     this.placement = initial;
+    this.hostOnly = initial;
   }
 
   /** Layers whose KV is on the GPU: derived from the placement, never kept apart from it. */
@@ -339,11 +344,9 @@ export class EngineCore implements EngineView, PolicyHost {
   private setPlacement(r: EngineRequest, p: Placement, decided: boolean): void {
     r.decided = decided;
     if (r.placement === p) return;
-    const gpuLayers = this.layers - p.offloaded.length;
-    const reload = this.placements.newlyResident(r.placement, p);
-    r.pendingReloadLayers = Math.min(r.pendingReloadLayers + reload, gpuLayers);
+    r.hostOnly = this.placements.union(r.hostOnly, p);
     r.placement = p;
-    if (r.phase === 'running') this.ledger.setGpu(r, gpuLayers * blocksPerLayer(r.kvTokens));
+    if (r.phase === 'running') this.ledger.setGpu(r, r.gpuLayers * blocksPerLayer(r.kvTokens));
     this.placementsChanged = true;
   }
 
@@ -394,8 +397,8 @@ export class EngineCore implements EngineView, PolicyHost {
     const tokens = r.prefillTokens;
     r.kvTokens = tokens;
     r.phase = 'running';
-    r.pendingReloadLayers = 0;
     r.placement = p;
+    r.hostOnly = p;
     r.decided = decided;
     this.placementsChanged = true;
     this.ledger.setGpu(r, r.gpuLayers * blocksPerLayer(tokens));
@@ -488,7 +491,7 @@ export class EngineCore implements EngineView, PolicyHost {
     removeFrom(this.running, r);
     this.paused.push(r);
     r.phase = 'paused';
-    r.pendingReloadLayers = 0;
+    r.hostOnly = this.placements.distance(ALL_OFFLOADED);
     this.ledger.setGpu(r, 0);
     this.counters.pauses++;
   }
@@ -497,7 +500,6 @@ export class EngineCore implements EngineView, PolicyHost {
     removeFrom(this.paused, r);
     this.running.push(r);
     r.phase = 'running';
-    r.pendingReloadLayers = r.gpuLayers;
     this.ledger.setGpu(r, r.gpuLayers * blocksPerLayer(r.kvTokens));
     this.counters.resumes++;
   }
@@ -507,7 +509,6 @@ export class EngineCore implements EngineView, PolicyHost {
     removeFrom(this.running, r);
     this.ledger.release(r);
     r.kvTokens = 0;
-    r.pendingReloadLayers = 0;
     r.decided = false;
     r.phase = 'waiting';
     r.preemptions++;
@@ -594,40 +595,44 @@ export class EngineCore implements EngineView, PolicyHost {
     if (this.running.length === 0) return null;
 
     const cost = this.cost;
-    let reloadMs = 0;
     let bytesReloaded = 0;
     const B = this.running.length;
     const reqs = this.stepReqs;
     reqs.length = B;
     for (let i = 0; i < B; i++) {
       const r = this.running[i];
-      if (r.pendingReloadLayers > 0) {
-        const layerBytes = cost.requestLayerBytes(r.kvTokens);
-        reloadMs += r.pendingReloadLayers * cost.h2dMs(layerBytes);
-        bytesReloaded += r.pendingReloadLayers * layerBytes;
-        r.pendingReloadLayers = 0;
-      }
+      if (r.hostOnly !== r.placement) bytesReloaded += (r.hostOnly.offloaded.length - r.placement.offloaded.length) * cost.requestLayerBytes(r.kvTokens);
       r.kvTokens++;
       const blocks = blocksPerLayer(r.kvTokens);
       this.ledger.setGpu(r, r.gpuLayers * blocks);
       if (this.hostTier) this.ledger.setHost(r, L * blocks);
       const sr = reqs[i];
-      if (sr === undefined) reqs[i] = { contextTokens: r.kvTokens, placement: r.placement };
+      if (sr === undefined) reqs[i] = { contextTokens: r.kvTokens, placement: r.hostOnly };
       else {
         sr.contextTokens = r.kvTokens;
-        sr.placement = r.placement;
+        sr.placement = r.hostOnly;
       }
     }
     const sc = cost.stepTime(reqs);
+    // What the reloads added: the same step with every layer already where its placement wants it.
+    let reloadMs = 0;
+    if (bytesReloaded > 0) {
+      for (let i = 0; i < B; i++) {
+        const r = this.running[i];
+        reqs[i].placement = r.placement;
+        r.hostOnly = r.placement;
+      }
+      reloadMs = sc.totalMs - cost.stepTime(reqs).totalMs;
+    }
     // Each layer's forward writes the batch's new K/V to the host copy: L small D2H copies.
     const wbBytes = this.hostTier ? B * cost.tokenLayerBytes : 0;
     const writeThroughMs = this.hostTier ? L * cost.d2hMs(wbBytes) : 0;
     const noise = this.noise();
-    const durationMs = (sc.totalMs + reloadMs + writeThroughMs + this.stepOverheadMs) * noise;
+    const durationMs = (sc.totalMs + writeThroughMs + this.stepOverheadMs) * noise;
     if (this.placementsChanged && this.recordTimeline) this.pushTimeline(fallback ? 'fallback' : 'policy', undefined, [], []);
     return this.makePlan('decode', now, durationMs, this.running.slice(), {
-      predictedMs: sc.totalMs, computeMs: sc.computeMs, transferMs: sc.transferMs, stallMs: sc.stallMs,
-      reloadMs, writeThroughMs, noise, bytesFetched: sc.bytesMoved, bytesReloaded, bytesWrittenBack: L * wbBytes, fallback, preempted,
+      predictedMs: sc.totalMs - reloadMs, computeMs: sc.computeMs, transferMs: sc.transferMs, stallMs: sc.stallMs,
+      reloadMs, writeThroughMs, noise, bytesFetched: sc.bytesMoved - bytesReloaded, bytesReloaded, bytesWrittenBack: L * wbBytes, fallback, preempted,
     });
   }
 
@@ -708,7 +713,8 @@ export class EngineCore implements EngineView, PolicyHost {
     }
     for (const s of d.placements) this.setPlacement(this.byId.get(s.id)!, this.placementOf(s), true);
     for (const id of d.pause ?? []) this.pause(this.byId.get(id)!);
-    for (const id of d.resume ?? []) this.resume(this.byId.get(id)!);
+    for (const id of d.resume ?? []) if (this.byId.get(id)!.phase === 'paused') this.resume(this.byId.get(id)!);
+    for (const id of d.reject ?? []) this.finish(this.byId.get(id)!, 'rejected', this.nowMs);
     if (d.admit !== undefined || d.holdSteps !== undefined) {
       const hold = Math.min(d.holdSteps ?? 0, MAX_HOLD_STALENESS * this.stalenessSteps);
       this.directive = { grants: (d.admit ?? []).map((s) => ({ id: s.id, placement: this.placementOf(s) })), holdUntilStep: this.step + hold };
@@ -771,13 +777,18 @@ export class EngineCore implements EngineView, PolicyHost {
     };
     const pause = listed(d.pause, 'running', 'pause');
     if (!(pause instanceof Set)) return pause;
-    const resume = listed(d.resume, 'paused', 'resume');
+    // A resume of a request the engine already brought back (it resumes on its own when nothing runs) is void.
+    const resume = listed(d.resume?.filter((id) => this.byId.get(id)?.phase !== 'running'), 'paused', 'resume');
     if (!(resume instanceof Set)) return resume;
+    const rejected = listed(d.reject, 'waiting', 'reject');
+    if (!(rejected instanceof Set)) return rejected;
     const admitted = new Set<string>();
+    // A grant for a request that is no longer waiting (admitted meanwhile, cancelled) is void, not an
+    // error: admission plans are made a step ahead of an engine that keeps moving.
     for (const s of d.admit ?? []) {
-      const r = this.requestIn(s.id, ['waiting'], 'admit');
-      if (!(r instanceof EngineRequest)) return r;
       if (admitted.has(s.id)) return invalid(`request '${s.id}' appears twice in admit`);
+      const r = this.byId.get(s.id);
+      if (r && rejected.has(r)) return invalid(`request '${s.id}' is both admitted and rejected`);
       admitted.add(s.id);
       const p = this.checkSpec(s, 'admission');
       if ('ok' in p) return p;

@@ -1,10 +1,10 @@
 import { placementForDistance, placementFromLayers, type Placement } from '../core/placement.js';
 
 /**
- * Shared, immutable Placement objects per distance (the hot loop never builds one), and the
- * layer-set difference that decides what a placement change costs: layers that become
- * GPU-resident are reloaded from the host copy; layers that become offloaded are simply freed
- * (the host already holds them, write-through).
+ * Shared, immutable Placement objects per distance (the hot loop never builds one), and the layer
+ * union that says what a placement change costs: layers that become GPU-resident are fetched from
+ * the host copy once, like the offloaded ones; layers that become offloaded are simply freed (the
+ * host already holds them, write-through).
  */
 export class PlacementCache {
   private readonly byDistance = new Map<number, Placement>();
@@ -36,13 +36,14 @@ export class PlacementCache {
     return m;
   }
 
-  /** Layers offloaded under `from` but GPU-resident under `to`: what a switch must reload. */
-  newlyResident(from: Placement, to: Placement): number {
-    if (from === to || from.offloaded.length === 0) return 0;
-    if (to.offloaded.length === 0) return from.offloaded.length;
-    const m = this.mask(to);
-    let n = 0;
-    for (const l of from.offloaded) if (m[l] === 0) n++;
-    return n;
+  /** Layers offloaded under `a` or `b` (`b` itself when it already covers `a`). */
+  union(a: Placement, b: Placement): Placement {
+    if (a === b || a.offloaded.length === 0) return b;
+    if (b.offloaded.length === this.layers) return b;
+    const m = this.mask(b);
+    let covered = true;
+    for (const l of a.offloaded) if (m[l] === 0) covered = false;
+    if (covered) return b;
+    return placementFromLayers(this.layers, [...a.offloaded, ...b.offloaded]);
   }
 }

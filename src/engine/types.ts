@@ -30,6 +30,11 @@ export interface PlacementDecision {
    */
   admit?: readonly PlacementSpec[];
   /**
+   * Waiting requests to refuse (finished as `rejected`, the client gets an error): the controller's
+   * verdict on a request that fits the GPU only offloaded and could not meet its SLO even alone.
+   */
+  reject?: readonly string[];
+  /**
    * Hold every other waiting request for this many steps while something runs (the controller's
    * "not now"); 0 or absent lets the engine's own admission rule run. Capped by the engine.
    */

@@ -58,7 +58,7 @@ function tightStepRows(inst: Instance, assign: ArrayLike<number>, stepMs: number
 
 /** Heuristic first, then the ILP under its time limit with the heuristic's T as cutoff; the better answer wins. */
 async function solveActive(input: PlanInput, active: readonly PlanRequest[], windowSteps: number, timeLimitMs: number): Promise<Solved> {
-  const inst = buildInstance(input.cost, active, input.budgetBlocks, windowSteps, input.defaultSloTpotMs);
+  const inst = buildInstance(input.cost, active, input.budgetBlocks, windowSteps, input.defaultSloTpotMs, input.sloMargin);
   const floor = inst.layers * inst.tcMs;
   const h0 = performance.now();
   const heur = greedyPlacement(inst);
@@ -310,49 +310,77 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
     }
     if (changed) solved = await solveActive(input, active, windowSteps, timeLimitMs);
   }
-  const keptForReload = preferCurrentPlacements(solved, active);
+  const keptForReload = keepWhereMovingDoesNotPay(solved, active);
   return assemble(input, solved, active, paused, windowSteps, keptForReload);
 }
 
+/** Per-layer copy time of an assignment, where request r's step fetches `layersOf(r)`. */
+function stepMsOf(inst: Instance, offloadedOf: (r: number) => Uint8Array): number {
+  const L = inst.layers;
+  const comm = new Float64Array(L);
+  for (let r = 0; r < inst.requests.length; r++) {
+    const ind = offloadedOf(r);
+    const tau = inst.requests[r].copyMs;
+    for (let j = 0; j < L; j++) if (ind[j]) comm[j] += tau;
+  }
+  let cum = 0;
+  let worst = 0;
+  for (let j = 0; j < L; j++) {
+    cum += comm[j];
+    if (cum - j * inst.tcMs > worst) worst = cum - j * inst.tcMs;
+  }
+  return L * inst.tcMs + worst;
+}
+
 /**
- * Reloads (making an offloaded layer resident again is an H2D copy of its KV) are not in the
- * ILP's objective. On a re-plan, each request whose new option differs from the one it runs
- * with is tried back on its current option, keeping the revert when step time plus the reloads
- * amortised over the request's remaining decode steps (Σ reloaded layers · τ_r / steps left,
- * the window W when unknown) gets lower, memory still fits and no more requests violate.
+ * What a plan costs over the window: the first step fetches, for each request, the union of its
+ * current and new offloaded layers (a layer made resident again is fetched once more, then kept);
+ * the other W − 1 steps run the new placement. Ranked by predicted violations, then by the mean
+ * step time over the window.
+ */
+function windowCost(inst: Instance, assign: ArrayLike<number>, current: readonly (Uint8Array | null)[]): { violations: number; meanMs: number; value: AssignmentValue } {
+  const value = evaluateAssignment(inst, assign);
+  const union = (r: number): Uint8Array => {
+    const now = inst.options[assign[r]].ind;
+    const cur = current[r];
+    if (!cur) return now;
+    const u = new Uint8Array(inst.layers);
+    for (let j = 0; j < inst.layers; j++) u[j] = now[j] | cur[j];
+    return u;
+  };
+  const first = current.some((c, r) => c !== null && assign[r] !== -1) ? stepMsOf(inst, union) : value.stepMs;
+  const W = inst.windowSteps;
+  let violations = 0;
+  for (const q of inst.requests) violations += (violatesAt(first, q.thetaMs) ? 1 : 0) + (W - 1) * (violatesAt(value.stepMs, q.thetaMs) ? 1 : 0);
+  return { violations, meanMs: value.stepMs + (first - value.stepMs) / W, value };
+}
+
+/**
+ * The solvers minimise the steady step time; a re-plan also pays for its first step, which
+ * fetches the layers being made resident again as well. Each request moved to fewer offloaded
+ * layers is tried back on its current option, largest first: the revert is kept when the plan
+ * still fits and its window cost (violations, then mean step time over the window) is no worse.
  * Returns how many requests were kept.
  */
-function preferCurrentPlacements(s: Solved, active: readonly PlanRequest[]): number {
+function keepWhereMovingDoesNotPay(s: Solved, active: readonly PlanRequest[]): number {
   const inst = s.inst;
-  const W = inst.windowSteps;
-  const current = active.map((r) => (r.currentDistance === undefined ? -1 : inst.options.findIndex((o) => o.distance === r.currentDistance)));
-  if (current.every((k) => k < 0)) return 0;
-  const currentLayers = active.map((r) => (r.currentDistance === undefined ? null : new Set(placementForDistance(inst.layers, r.currentDistance).offloaded)));
-  const horizon = active.map((r) => Math.max(1, r.remainingSteps ?? W));
-  const reloadMs = (r: number, k: number): number => {
-    const cur = currentLayers[r];
-    if (!cur) return 0;
-    let reloaded = 0;
-    const now = inst.options[k].ind;
-    for (const l of cur) if (!now[l]) reloaded++;
-    return (reloaded * inst.requests[r].copyMs) / horizon[r];
-  };
-  const violations = (stepMs: number): number => inst.requests.reduce((v, q) => v + (violatesAt(stepMs, q.thetaMs) ? 1 : 0), 0);
+  const currentIdx = active.map((r) => (r.currentDistance === undefined ? -1 : inst.options.findIndex((o) => o.distance === r.currentDistance)));
+  if (currentIdx.every((k) => k < 0)) return 0;
+  const current = currentIdx.map((k) => (k < 0 ? null : inst.options[k].ind));
   const assign = Int32Array.from(s.assign);
-  let value = s.value;
-  let reload = 0;
-  for (let r = 0; r < assign.length; r++) reload += reloadMs(r, assign[r]);
+  let best = windowCost(inst, assign, current);
+  // Moved back toward the GPU (fewer offloaded layers than now), most layers moved first.
+  const movedBack = active
+    .map((_, r) => r)
+    .filter((r) => currentIdx[r] >= 0 && inst.options[assign[r]].n < inst.options[currentIdx[r]].n)
+    .sort((a, b) => inst.options[currentIdx[b]].n - inst.options[assign[b]].n - (inst.options[currentIdx[a]].n - inst.options[assign[a]].n) || a - b);
   let kept = 0;
-  for (let r = 0; r < assign.length; r++) {
-    const k = current[r];
-    if (k < 0 || assign[r] === k) continue;
+  for (const r of movedBack) {
     const was = assign[r];
-    assign[r] = k;
-    const v = evaluateAssignment(inst, assign);
-    const nextReload = reload - reloadMs(r, was) + reloadMs(r, k);
-    if (v.memoryBlocks <= inst.budgetBlocks && violations(v.stepMs) <= violations(value.stepMs) && v.stepMs + nextReload < (value.stepMs + reload) * (1 - 1e-9)) {
-      value = v;
-      reload = nextReload;
+    assign[r] = currentIdx[r];
+    const c = windowCost(inst, assign, current);
+    if (c.value.memoryBlocks <= inst.budgetBlocks && (c.violations < best.violations || (c.violations === best.violations && c.meanMs <= best.meanMs * (1 + 1e-9)))) {
+      best = c;
       kept++;
     } else {
       assign[r] = was;
@@ -360,7 +388,7 @@ function preferCurrentPlacements(s: Solved, active: readonly PlanRequest[]): num
   }
   if (kept > 0) {
     s.assign = assign;
-    s.value = value;
+    s.value = best.value;
     // The answer no longer minimises T alone: claim no more than a feasible plan.
     if (s.status === 'optimal') s.status = 'feasible';
   }

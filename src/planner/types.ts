@@ -15,10 +15,11 @@ export interface PlanRequest {
   noPause?: boolean;
   /**
    * The distance the request runs with now (a re-plan). Making an offloaded layer resident again
-   * costs a reload (one H2D copy of that layer), which the planner charges amortised over the window.
+   * means fetching it once more, in the first step of the new plan: that step fetches the union of
+   * the old and new offloaded layers, which the planner prices (see `keepWhereMovingDoesNotPay`).
    */
   currentDistance?: number;
-  /** Decode steps the request has left, when known: a reload is amortised over these (default: the window W). */
+  /** Decode steps the request has left, when known (the window never extends past them). */
   remainingSteps?: number;
 }
 
@@ -39,6 +40,8 @@ export interface PlanInput {
   pauseForSlo?: boolean;
   /** Seed for the `random` pause policy. */
   seed?: number;
+  /** Hold predicted step times to θ / sloMargin (≥ 1; default 1): the controller's measured error quantile. */
+  sloMargin?: number;
 }
 
 /**
@@ -70,7 +73,7 @@ export interface Certificate {
   heuristicMs: number;
   /** Names of rows with no slack at the answer (memory, step-time rows by layer, SLO cap). */
   binding: string[];
-  /** Requests kept on their current placement because the better plan's gain did not pay for its reloads. */
+  /** Requests kept on their current placement because moving them would cost more over the window than it gains (the switching step fetches old and new offloaded layers). */
   keptForReload?: number;
   /** The tightest SLO tier still met, or null when no request has an SLO left to meet. */
   sloTier?: SloTier | null;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Controller, DEFAULT_CONTROLLER } from '../../src/controller/controller.js';
 import type { BatchSolver, ObservedRequest, SolveRequest, StepObservation } from '../../src/controller/types.js';
-import type { BatchPlan } from '../../src/planner/types.js';
+import type { WindowPlan } from '../../src/planner/window-plan.js';
 import { testCost } from '../engine/fixtures.js';
 
 /** A solver that records what it was asked and answers "keep every request where it is". */
@@ -10,9 +10,9 @@ function recordingSolver(): BatchSolver & { calls: SolveRequest[] } {
   const calls: SolveRequest[] = [];
   return {
     calls,
-    async solve(req): Promise<BatchPlan> {
+    async solve(req): Promise<WindowPlan> {
       calls.push(req);
-      return {
+      const plan = {
         policy: 'test',
         placements: req.requests.map((r) => ({ id: r.id, contextTokens: r.contextTokens, distance: -1, offloaded: [], gpuBlocks: 0, paused: false, violates: false })),
         paused: [],
@@ -20,8 +20,9 @@ function recordingSolver(): BatchSolver & { calls: SolveRequest[] } {
         memoryBlocks: 0,
         budgetBlocks: req.budgetBlocks,
         violations: 0,
-        certificate: { status: 'optimal', objectiveMs: 10, bestBoundMs: 10, gap: 0, solveMs: 0, heuristicMs: 0, binding: [] },
+        certificate: { status: 'optimal' as const, objectiveMs: 10, bestBoundMs: 10, gap: 0, solveMs: 0, heuristicMs: 0, binding: [] },
       };
+      return { plan, admit: [], holdSteps: 0, reject: [], verdict: null };
     },
   };
 }
@@ -64,7 +65,7 @@ test('controller: re-plans on each named trigger, and only then', async () => {
   for (let i = 50; i < 53; i++) seen.push(c.observe(step(i, [a, b], 1.4)));
   assert.deepEqual(seen, [null, null, 'drift']);
   await c.idle();
-  assert.deepEqual(c.triggers, { 'batch-changed': 2, 'memory-forecast': 0, drift: 1, window: 1, rejected: 0 });
+  assert.deepEqual(c.triggers, { 'batch-changed': 2, 'memory-forecast': 0, drift: 1, window: 1, rejected: 0, admission: 0 });
   assert.equal(solver.calls.length, 4);
   // One step ahead: each request is planned one token longer than observed.
   assert.equal(solver.calls[1].requests.find((r) => r.id === 'b')!.contextTokens, 2001);

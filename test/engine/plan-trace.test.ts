@@ -30,7 +30,7 @@ function checkRow(r: PolicyRow): void {
   if (r.p95_tbt_over_slo !== null) assert.ok(r.p95_tbt_over_slo > 0);
 }
 
-test('comparePolicies: every policy finishes a generated trace; numbers are consistent; orbitflow attains at least every baseline', async () => {
+test('comparePolicies: every policy finishes a generated trace; numbers are consistent; orbitflow within a point of the best baseline on TBT and at least its throughput share', async () => {
   const cost = testCost();
   const trace = syntheticTrace(90, { seed: 21, ratePerS: 1, meanInput: 4000, meanOutput: 200 });
   const budgetBlocks = cost.budgetBlocksFromGiB(1.5);
@@ -49,9 +49,13 @@ test('comparePolicies: every policy finishes a generated trace; numbers are cons
   }
   const orbit = res.rows[0];
   assert.ok(orbit.replans > 0);
+  // The acceptance of "never the wrong choice": within one point of every baseline's TBT and TPOT
+  // attainment, and at least 0.97 of the best output throughput.
   for (const b of res.rows.slice(1)) {
-    assert.ok(orbit.tbt_attainment >= b.tbt_attainment, `orbitflow TBT ${orbit.tbt_attainment} < ${b.policy} ${b.tbt_attainment}`);
-    assert.ok(orbit.tbt_attainment_td >= b.tbt_attainment_td, `orbitflow TBT (TD) ${orbit.tbt_attainment_td} < ${b.policy} ${b.tbt_attainment_td}`);
+    assert.ok(orbit.tbt_attainment >= b.tbt_attainment - 0.01, `orbitflow TBT ${orbit.tbt_attainment} < ${b.policy} ${b.tbt_attainment}`);
+    assert.ok(orbit.tbt_attainment_td >= b.tbt_attainment_td - 0.01, `orbitflow TBT (TD) ${orbit.tbt_attainment_td} < ${b.policy} ${b.tbt_attainment_td}`);
+    assert.ok(orbit.tpot_attainment >= b.tpot_attainment - 0.01, `orbitflow TPOT ${orbit.tpot_attainment} < ${b.policy} ${b.tpot_attainment}`);
+    assert.ok(orbit.output_throughput_tok_s >= 0.97 * b.output_throughput_tok_s, `orbitflow ${orbit.output_throughput_tok_s} tok/s < 0.97 × ${b.policy} ${b.output_throughput_tok_s}`);
   }
 });
 
@@ -97,7 +101,7 @@ test('runPlanTrace on a window of the Mooncake trace: JSON comparison, placement
     // Every applied plan is in the timeline (a plan the engine refuses is not).
     assert.ok(orbitPlans.length > 0 && orbitPlans.length <= orbit.replans, `${orbitPlans.length} plans for ${orbit.replans} re-plans`);
     for (const p of orbitPlans) {
-      assert.match(p.note.trigger, /^(batch-changed|memory-forecast|drift|window|rejected)$/);
+      assert.match(p.note.trigger, /^(batch-changed|memory-forecast|drift|window|rejected|admission)$/);
       assert.ok(Number.isInteger(p.step) && p.time_ms >= 0);
       for (const x of p.placements) assert.ok(x.distance === null || x.distance >= -1);
     }
