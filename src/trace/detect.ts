@@ -1,5 +1,6 @@
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { OrbitflowError, ExitCode } from '../core/errors.js';
+import { checkInputFile } from '../core/input-file.js';
 import type { TraceFormat } from './types.js';
 import { AZURE_COLUMNS } from './read-azure.js';
 import { BURSTGPT_COLUMNS } from './read-burstgpt.js';
@@ -8,19 +9,7 @@ const PROBE_BYTES = 64 * 1024;
 
 /** Throws exit 2 naming the file when it is missing or not a regular file; returns its size. */
 export function checkTraceFile(file: string): number {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new OrbitflowError('OF_TRACE_FILE', `${file}: not a regular file`, { exitCode: ExitCode.badInput, context: { file } });
-    size = st.size;
-    accessSync(file, constants.R_OK);
-  } catch (err) {
-    if (OrbitflowError.is(err)) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new OrbitflowError('OF_TRACE_FILE', `${file}: ${what}`, { exitCode: ExitCode.badInput, context: { file } });
-  }
-  return size;
+  return checkInputFile(file, { what: 'trace', code: 'OF_TRACE_FILE' });
 }
 
 function head(file: string): string {

@@ -77,11 +77,11 @@ test('skipBadRows skips and counts malformed rows, keeps the good ones, and says
 });
 
 test('a missing file is exit 2 naming it', () => {
-  assert.throws(() => openTrace('/nonexistent/dir/trace.csv'), isInputError('/nonexistent/dir/trace.csv: no such file'));
+  assert.throws(() => openTrace('/nonexistent/dir/trace.csv'), isInputError('/nonexistent/dir/trace.csv: cannot read trace: no such file'));
 });
 
 test('a directory is not a trace', () => {
-  assert.throws(() => openTrace(fx.dir), isInputError(`${fx.dir}: not a regular file`));
+  assert.throws(() => openTrace(fx.dir), isInputError(`${fx.dir}: cannot read trace: a directory, not a regular file`));
 });
 
 test('an undetectable format lists the formats tried and points at --format', () => {
