@@ -9,7 +9,7 @@ import { createPacer } from './pacer.js';
 import { createPrecisionClock } from './precision-clock.js';
 import type { PromptMode } from './prompt.js';
 import { buildRequestBody, type ApiKind } from './request-body.js';
-import { createRecord, type RequestRecord } from './request-record.js';
+import { createRecord, type ErrorCause, type RequestRecord } from './request-record.js';
 import { buildRunResult, type RunMetadata, type RunResult } from './run-result.js';
 
 export interface ReplayConfig {
@@ -111,14 +111,31 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     listener,
   );
 
+  // A body that cannot be built (a local resource limit) fails that request, never the run.
+  const prepare = (i: number): void => {
+    try {
+      prepared.set(i, buildRequestBody(requests[i], bodyOpts));
+    } catch {
+      // start() builds it again and records why it failed.
+    }
+  };
+  /** Ends a request that was never sent. */
+  const failUnsent = (i: number, cause: ErrorCause, detail: string, nowMs: number): void => {
+    const rec = records[i];
+    rec.status = 'failed';
+    rec.errorCause = cause;
+    rec.errorDetail = detail;
+    rec.doneMs = nowMs - t0;
+    finishedCount++;
+    hooks.onRequestEvent?.('done', rec);
+  };
+
   // The first request is due at t0: build its body before the clock starts.
-  if (n > 0) prepared.set(0, buildRequestBody(requests[0], bodyOpts));
+  if (n > 0) prepare(0);
   const t0 = clock.now();
   hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
   const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
-    prepare(i) {
-      prepared.set(i, buildRequestBody(requests[i], bodyOpts));
-    },
+    prepare,
     release(i, nowMs) {
       releasedCount++;
       const rec = records[i];
@@ -126,10 +143,19 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
       rec.status = 'queued';
       hooks.onRequestEvent?.('released', rec);
     },
-    start(i) {
+    start(i, nowMs) {
       let body = prepared.get(i);
       if (body !== undefined) prepared.delete(i);
-      else body = buildRequestBody(requests[i], bodyOpts);
+      else {
+        try {
+          body = buildRequestBody(requests[i], bodyOpts);
+        } catch (e) {
+          failUnsent(i, 'client', `cannot build the request body: ${(e as Error).message}`, nowMs);
+          pacer.finished();
+          checkDone();
+          return;
+        }
+      }
       client.send(records[i], body, t0);
       hooks.onRequestEvent?.('sent', records[i]);
     },
@@ -138,15 +164,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
   const stopEarly = (cause: 'interrupted' | 'deadline', detail: string): void => {
     if (!Number.isNaN(endMs)) return;
     endMs = clock.now();
-    for (const i of pacer.stop()) {
-      const rec = records[i];
-      rec.status = 'failed';
-      rec.errorCause = cause;
-      rec.errorDetail = `${detail} while queued for a concurrency slot`;
-      rec.doneMs = endMs - t0;
-      finishedCount++;
-      hooks.onRequestEvent?.('done', rec);
-    }
+    for (const i of pacer.stop()) failUnsent(i, cause, `${detail} while queued for a concurrency slot`, endMs);
     client.abortAll(cause, detail);
     releasedAll = true;
     checkDone();

@@ -81,7 +81,7 @@ export async function* readOrbitflow(ctx: ReaderContext, stepMs: number | undefi
       }
       slo = { tpotMs: sPerToken * 1000 };
     }
-    rows.push({
+    const row = {
       order: Number(m[1]),
       line,
       timeS: (arrival * stepMs) / 1000,
@@ -90,7 +90,14 @@ export async function* readOrbitflow(ctx: ReaderContext, stepMs: number | undefi
       id: key,
       class: typeof r.category === 'string' ? r.category : undefined,
       slo,
-    });
+    };
+    const field = (f: string): string => `requests.${key}.${f}`;
+    const bound = ctx.outOfBounds(row, { time: field('arrival_time'), input: field('input_length'), output: field('output_length') });
+    if (bound !== undefined) {
+      ctx.bad(line, bound.field, bound.what);
+      continue;
+    }
+    rows.push(row);
   }
   // A JSON object has no row order: arrival order, ties by request number.
   rows.sort((a, b) => a.timeS - b.timeS || a.order - b.order);
