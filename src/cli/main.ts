@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { removeUnfinishedSync } from '../core/output-files.js';
 import { VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
 import { registerPlan } from './plan.js';
@@ -38,9 +39,10 @@ function report(ctx: CliContext, e: unknown): number {
     return e.exitCode;
   }
   const err = e as Error;
-  ctx.stderr.write(`orbitflow: internal error: ${err?.message ?? String(e)}\n`);
+  ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${err?.message ?? String(e)}\n`);
   if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${err?.stack ?? ''}\n`);
-  return 70;
+  else ctx.stderr.write('  hint: ORBITFLOW_DEBUG=1 prints the stack trace\n');
+  return ExitCode.internal;
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -54,8 +56,22 @@ export async function main(argv: readonly string[]): Promise<void> {
     interactive: Boolean(process.stdout.isTTY) && !process.env.CI,
   };
   let interrupted = false;
+  let signals = 0;
   const onSignal = (): void => {
-    if (interrupted) process.exit(ExitCode.interrupted);
+    signals++;
+    if (interrupted) {
+      // A second signal waits for results being written; a third (or a second with nothing to wait for) exits now.
+      const f = ctx.finishing;
+      if (f && signals === 2) {
+        ctx.stderr.write(`orbitflow: still ${f.doing}; waiting for it (one more signal aborts, and ${f.lost} would be lost)\n`);
+        return;
+      }
+      if (f) {
+        removeUnfinishedSync();
+        ctx.stderr.write(`orbitflow: aborted: ${f.lost} not written\n`);
+      }
+      process.exit(ExitCode.interrupted);
+    }
     interrupted = true;
     const finish = ctx.onInterrupt ? ctx.onInterrupt() : Promise.resolve(undefined);
     finish.then(

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ExitCode, usageError } from '../core/errors.js';
 import { loadTrace } from '../trace/open.js';
@@ -10,7 +10,8 @@ import { sha256File } from '../replay/file-hash.js';
 import { LiveStats } from '../replay/live-stats.js';
 import type { SloSpec } from '../replay/metrics-slo.js';
 import type { GoodputSpec } from '../replay/metrics-vllm.js';
-import { writeRunOutputs } from '../replay/outputs.js';
+import { RUN_OUTPUT_FILES, writeRunOutputs } from '../replay/outputs.js';
+import { prepareOutputDir } from '../core/output-files.js';
 import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.js';
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
@@ -133,6 +134,8 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   }
   if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
   const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
+  // Before anything is read or sent: a run must never end unable to keep what it measured.
+  if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
   const run = await prepareRun(ctx, traceFile, opts, parsed);
   const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
@@ -306,7 +309,9 @@ async function replayOnce(
   }
 
   let finished!: Promise<RunResult>;
+  const lost = opts.out !== undefined ? `the results (${RUN_OUTPUT_FILES.map((f) => join(opts.out!, f)).join(', ')})` : 'the summary';
   ctx.onInterrupt = async () => {
+    ctx.finishing = { doing: 'finishing the interrupted run', lost };
     ac.abort();
     await finished;
   };
@@ -322,9 +327,15 @@ async function replayOnce(
     result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
     if (!primary) return result;
     result.assertions = checkAssertions(asserts, result);
-    if (opts.out !== undefined) await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+    // The summary first: a failing write must never hide the result.
     await emit(ctx, result, opts.json);
     ctx.exitCode = exitCodeFor(ctx, result);
+    if (opts.out !== undefined) {
+      ctx.finishing = { doing: `writing ${result.interrupted ? 'partial ' : ''}results to ${opts.out}`, lost };
+      if (result.interrupted) ctx.stderr.write(`orbitflow: interrupted: writing partial results to ${opts.out}…\n`);
+      await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+      ctx.finishing = null;
+    }
     return result;
   })();
   return finished;

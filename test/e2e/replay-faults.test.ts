@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -48,4 +48,108 @@ test('a bad row deep in the trace (1e8 tokens) is exit 2 naming its line, before
     assert.equal(r.stderr, `orbitflow: ${file}:2500: input_length: 100000000 is over the 2097152-token limit of one request\n`);
   }
   assert.equal(sentSince(before), 0, 'nothing was sent');
+});
+
+test('--out: an existing file or an uncreatable directory (/proc/x) is exit 2 before anything is sent', async () => {
+  const file = mooncake('out-check.jsonl', [[0, 21, 2], [10, 21, 2]]);
+  const taken = join(dir, 'taken');
+  writeFileSync(taken, 'not a directory');
+  const before = server.served.length;
+  const [onFile, onProc, nested] = await Promise.all([
+    runCli(['replay', file, '--endpoint', server.url, '--out', taken, ...LAG], { timeoutMs: 15_000 }),
+    runCli(['replay', file, '--endpoint', server.url, '--out', '/proc/x', ...LAG], { timeoutMs: 15_000 }),
+    runCli(['replay', file, '--endpoint', server.url, '--out', join(taken, 'sub'), ...LAG], { timeoutMs: 15_000 }),
+  ]);
+  assert.equal(onFile.code, 2, onFile.stderr);
+  assert.equal(onFile.stderr, `orbitflow: --out ${taken}: exists and is not a directory\n`);
+  assert.equal(onProc.code, 2, `${onProc.code} ${onProc.signal} ${onProc.stderr}`);
+  assert.match(onProc.stderr, /^orbitflow: --out \/proc\/x: cannot create \/proc\/x \(E[A-Z]+\)\n$/);
+  assert.equal(nested.code, 2, nested.stderr);
+  assert.match(nested.stderr, /is not a directory\n$/);
+  assert.equal(sentSince(before), 0, 'nothing was sent');
+});
+
+test('--out: a directory that vanishes during the run: the summary is printed first, then exit 2 naming the write error', async () => {
+  byInput.set(22, { kind: 'stream', gapsMs: [5, 100, 100, 100] });
+  const file = mooncake('out-vanishes.jsonl', [[0, 22, 4], [300, 22, 4], [600, 22, 4]]);
+  const out = join(dir, 'vanishing');
+  const before = server.served.length;
+  const r = await runCli(['replay', file, '--endpoint', server.url, '--out', out, ...LAG], {
+    onSpawn: (_pid, child) => {
+      const poll = setInterval(() => {
+        if (sentSince(before) > 0) {
+          clearInterval(poll);
+          rmSync(out, { recursive: true, force: true });
+        }
+      }, 5);
+      child.on('exit', () => clearInterval(poll));
+    },
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stdout, /Successful requests:\s+3/, 'the summary came out');
+  assert.match(r.stderr, new RegExp(`--out ${out}: cannot write results: ENOENT`));
+});
+
+/** 100,000 rows: a few due at once, the rest an hour later (never sent before the interrupt). */
+function bigTrace(): string {
+  const file = join(dir, 'big.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < 100_000; i++) lines.push(JSON.stringify({ timestamp: i < 3 ? i : 3_600_000 + i, input_length: 23, output_length: 50 }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** Replay `file` into `out`, sending `signals` SIGINTs 50 ms apart once the first request is being served. */
+function interrupted(file: string, out: string, signals: number): ReturnType<typeof runCli> {
+  const before = server.served.length;
+  return runCli(['replay', file, '--endpoint', server.url, '--out', out, ...LAG], {
+    timeoutMs: 60_000,
+    onSpawn: (_pid, child) => {
+      const poll = setInterval(() => {
+        if (sentSince(before) === 0) return;
+        clearInterval(poll);
+        let sent = 0;
+        const next = (): void => {
+          if (sent === signals || child.exitCode !== null) return;
+          sent++;
+          child.kill('SIGINT');
+          setTimeout(next, 50);
+        };
+        next();
+      }, 5);
+      child.on('exit', () => clearInterval(poll));
+    },
+  });
+}
+
+test('a second Ctrl-C while partial results are written waits for them: every file whole, exit 130', async () => {
+  byInput.set(23, { kind: 'stream', gapsMs: Array.from({ length: 50 }, () => 20) });
+  const file = bigTrace();
+  const out = join(dir, 'twice');
+  const r = await interrupted(file, out, 2);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /orbitflow: still (finishing the interrupted run|writing partial results to .*); waiting for it \(one more signal aborts/);
+  assert.match(r.stderr, /interrupted: writing partial results to /);
+  const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.equal(res.interrupted, true);
+  const lines = readFileSync(join(out, 'requests.jsonl'), 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'ends with a newline');
+  assert.equal(lines.length, 100_000, 'one line per request, none cut off');
+  assert.equal(JSON.parse(lines[99_999]).index, 99_999);
+  assert.deepEqual(readdirSync(out).sort(), ['requests.jsonl', 'result.json', 'summary.md']);
+});
+
+test('a third Ctrl-C aborts the write, says what was lost, and leaves no half-written file', async () => {
+  const file = join(dir, 'big.jsonl');
+  const out = join(dir, 'thrice');
+  const r = await interrupted(file, out, 3);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /orbitflow: aborted: the results \(.*result\.json\) not written\n/);
+  for (const f of readdirSync(out)) {
+    assert.ok(!f.includes('.tmp-'), `temp file ${f} left behind`);
+    // Whatever was renamed into place is whole.
+    const text = readFileSync(join(out, f), 'utf8');
+    if (f === 'result.json') JSON.parse(text);
+    if (f === 'requests.jsonl') assert.equal(text.split('\n').length - 1, 100_000);
+  }
 });
