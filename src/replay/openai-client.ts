@@ -14,6 +14,7 @@ import type { Endpoint } from './endpoint.js';
 import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
 import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
+import { streamEndProblem, usageProblem } from './stream-checks.js';
 
 export interface ClientOptions {
   endpoint: Endpoint;
@@ -103,6 +104,8 @@ class StreamingRequest implements SseDataHandler {
   private body: Buffer | null = null;
   private retried = false;
   private contentType = '';
+  private sawDone = false;
+  private finishReason: string | null = null;
 
   constructor(sh: Shared, rec: RequestRecord, t0Ms: number) {
     this.sh = sh;
@@ -186,6 +189,11 @@ class StreamingRequest implements SseDataHandler {
       this.fail('no_tokens', what);
       return;
     }
+    const problem = streamEndProblem(this.rec, this.sawDone, this.finishReason);
+    if (problem !== null) {
+      this.fail(problem.cause, problem.detail);
+      return;
+    }
     this.finish('ok', null, null);
   };
 
@@ -220,7 +228,10 @@ class StreamingRequest implements SseDataHandler {
 
   onSseData(data: string): void {
     if (this.finished) return;
-    if (data === '[DONE]') return;
+    if (data === '[DONE]') {
+      this.sawDone = true;
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(data);
@@ -232,7 +243,7 @@ class StreamingRequest implements SseDataHandler {
       this.fail('bad_sse', `data line is not a JSON object: ${oneLine(data).slice(0, 120)}`);
       return;
     }
-    const m = msg as { choices?: unknown; usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } | null; error?: unknown };
+    const m = msg as { choices?: unknown; usage?: unknown; error?: unknown };
     if (m.error !== undefined && m.error !== null && m.choices === undefined) {
       const e = m.error as { message?: unknown };
       this.fail('server_error', oneLine(typeof e?.message === 'string' ? e.message : JSON.stringify(m.error)).slice(0, EXCERPT_BYTES));
@@ -242,8 +253,17 @@ class StreamingRequest implements SseDataHandler {
     const choices = m.choices;
     const hasChoices = Array.isArray(choices) && choices.length > 0;
     let tokens = -1;
-    const usage = m.usage;
-    if (usage !== undefined && usage !== null) {
+    if (hasChoices) {
+      const fr = (choices as Array<{ finish_reason?: unknown }>)[0]?.finish_reason;
+      if (typeof fr === 'string') this.finishReason = fr;
+    }
+    if (m.usage !== undefined && m.usage !== null) {
+      const bad = usageProblem(m.usage, rec, hasChoices);
+      if (bad !== null) {
+        this.fail('bad_usage', bad);
+        return;
+      }
+      const usage = m.usage as { completion_tokens?: unknown; prompt_tokens?: unknown };
       const ct = usage.completion_tokens;
       if (typeof ct === 'number') {
         if (hasChoices) {

@@ -153,3 +153,35 @@ test('a third Ctrl-C aborts the write, says what was lost, and leaves no half-wr
     if (f === 'requests.jsonl') assert.equal(text.split('\n').length - 1, 100_000);
   }
 });
+
+test('a server that ends its streams cleanly after a fifth of the tokens, without [DONE]: every request truncated, exit 4, results on disk', async () => {
+  byInput.set(24, { kind: 'stream', gapsMs: [2, 2, 2, 2], end: 'no-done' });
+  const file = mooncake('truncated.jsonl', [[0, 24, 20], [50, 24, 20], [100, 24, 20]]);
+  const out = join(dir, 'truncated');
+  const r = await runCli(['replay', file, '--endpoint', server.url, '--json', '--out', out, ...LAG]);
+  assert.equal(r.code, 4, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.completed, 0);
+  assert.equal(res.failed, 3);
+  assert.equal(res.errors.by_cause.truncated, 3);
+  assert.match(r.stderr, /run degraded: error rate 1 > --max-error-rate 0.05/);
+  const lines = readFileSync(join(out, 'requests.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.status, l.error_cause, l.error_detail]), Array(3).fill(['failed', 'truncated', 'the stream ended without [DONE] after 4 of 20 tokens']));
+  assert.equal(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).errors.by_cause.truncated, 3);
+});
+
+test('inflated, infinite or negative usage fails its request as bad_usage and never turns a latency gate green', async () => {
+  byInput.set(25, { kind: 'stream', gapsMs: [2, 30, 30, 30], usageText: (k) => `{"prompt_tokens":-25,"completion_tokens":${k * 1e6},"total_tokens":1e999}` });
+  const file = mooncake('bad-usage.jsonl', [[0, 25, 4], [50, 25, 4]]);
+  // The error rate is tolerated on purpose: the gate alone must not pass on numbers nobody measured.
+  const r = await runCli(['replay', file, '--endpoint', server.url, '--json', '--max-error-rate', '1', '--assert', 'p99_tpot_ms<=1000', '--assert', 'tbt_ms.p99<=1000', '--assert', 'mean_itl_ms<1000', ...LAG]);
+  assert.equal(r.code, 1, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.errors.by_cause.bad_usage, 2);
+  assert.equal(res.total_output_tokens, 0);
+  assert.equal(res.total_input_tokens, 0);
+  assert.deepEqual(res.latency_samples, { ttft: 0, tpot: 0, itl: 0, e2el: 0, tbt: 0 });
+  assert.deepEqual(res.assertions.map((a: { passed: boolean; actual: unknown }) => [a.passed, a.actual]), [[false, null], [false, null], [false, null]]);
+  assert.match(r.stderr, /assertion failed: p99_tpot_ms<=1000 \(actual n\/a\)/);
+  assert.match(res.errors.examples[0].detail, /^usage\.completion_tokens 1000000 is more than the 4 tokens asked for$/);
+});
