@@ -81,9 +81,9 @@ export class ControlClient {
       resume: action.resume,
     });
     const res = await fetch(this.url('/placement'), { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
-    const json = (await res.json().catch(() => ({}))) as { applied_at_step?: number; reason?: string; message?: string };
+    const json = (await res.json().catch(() => ({}))) as { applied_at_step?: number; reason?: string; message?: string; error?: { message?: string } };
     if (res.status === 200) return { ok: true, appliedAtStep: json.applied_at_step ?? -1 };
-    return { ok: false, status: res.status, reason: json.reason ?? 'unknown', message: json.message ?? '' };
+    return { ok: false, status: res.status, reason: json.reason ?? 'unknown', message: json.error?.message ?? json.message ?? '' };
   }
 
   /** Subscribe to step events; returns a function that closes the stream. */
