@@ -295,7 +295,7 @@ async function replayOnce(
   };
 
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
-  const attached = await startController(ctx, opts, embedded, endpointUrl, requests, slo, traceOpts.seed, primary);
+  const attached = await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary);
   if (attached) {
     const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
     hooks.onTokenChunk = (rec) => {
@@ -325,6 +325,12 @@ async function replayOnce(
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
     result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
+    const turnedOff = (result.controller as { turned_off?: { reason: string } | null }).turned_off;
+    if (opts.controller === 'on' && turnedOff) {
+      // Asked for the controller and did not get it for the whole run.
+      result.degraded = true;
+      result.degraded_reasons.push(`--controller on, but the controller turned off mid-run (${turnedOff.reason})`);
+    }
     if (!primary) return result;
     result.assertions = checkAssertions(asserts, result);
     // The summary first: a failing write must never hide the result.
@@ -353,6 +359,7 @@ async function startController(
   opts: ReplayCliOptions,
   embedded: EmbeddedEngine | null,
   endpointUrl: string,
+  headers: Record<string, string>,
   requests: readonly TraceRequest[],
   slo: SloSpec,
   seed: number,
@@ -367,7 +374,8 @@ async function startController(
   };
   if (!inputs) return say('no --profile for the controller to plan with (give --profile FILE and --model M)');
   const controller = await attachController({
-    endpoint: endpointUrl,
+    endpoint: parseEndpoint(endpointUrl),
+    headers,
     api: opts.api,
     model: inputs.model,
     profile: inputs.profile,
@@ -376,6 +384,7 @@ async function startController(
     sloMs: slo.tbtMs ?? slo.tpotMs,
     seed,
     onError: (e) => ctx.stderr.write(`orbitflow: controller: ${e.message}\n`),
+    onOff: (reason) => ctx.stderr.write(`orbitflow: controller off for the rest of the run: ${reason}\n`),
   });
   if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
   ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);

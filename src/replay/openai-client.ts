@@ -13,6 +13,7 @@ import type { Clock } from './clock.js';
 import type { Endpoint } from './endpoint.js';
 import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
+import { isRedirect, redirectRefusal, requestOptions } from '../core/http-call.js';
 import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
 import { streamEndProblem, usageProblem } from './stream-checks.js';
 
@@ -55,7 +56,7 @@ export function createOpenAiClient(opts: ClientOptions, listener: ClientListener
     maxFreeSockets: Number.isFinite(maxSockets) ? maxSockets : 65536,
     scheduling: 'fifo',
   });
-  const path = `${opts.endpoint.pathPrefix}${apiPath(opts.api)}`;
+  const path = apiPath(opts.api);
   const live = new Set<StreamingRequest>();
   const shared: Shared = { opts, listener, agent, mod, path, live, isChat: opts.api === 'chat' };
   return {
@@ -104,6 +105,7 @@ class StreamingRequest implements SseDataHandler {
   private body: Buffer | null = null;
   private retried = false;
   private contentType = '';
+  private location: string | undefined;
   private sawDone = false;
   private finishReason: string | null = null;
 
@@ -134,7 +136,7 @@ class StreamingRequest implements SseDataHandler {
       'x-request-id': `orbitflow-${this.rec.index}`,
     };
     try {
-      const req = mod.request({ hostname: opts.endpoint.hostname, port: opts.endpoint.port, path, method: 'POST', headers, agent });
+      const req = mod.request({ ...requestOptions(opts.endpoint, path, 'POST', headers), agent });
       this.req = req;
       req.on('response', this.onResponse);
       req.on('error', this.onRequestError);
@@ -156,6 +158,7 @@ class StreamingRequest implements SseDataHandler {
     this.body = null;
     this.rec.httpStatus = status;
     this.contentType = String(res.headers['content-type'] ?? '');
+    this.location = res.headers.location;
     this.streaming = status === 200;
     res.on('data', this.onData);
     res.on('end', this.onEnd);
@@ -177,6 +180,10 @@ class StreamingRequest implements SseDataHandler {
     if (this.finished) return;
     if (!this.streaming) {
       const s = this.rec.httpStatus;
+      if (isRedirect(s)) {
+        this.fail('http_other', redirectRefusal(s, this.location));
+        return;
+      }
       const cause: ErrorCause = s >= 400 && s < 500 ? 'http_4xx' : s >= 500 && s < 600 ? 'http_5xx' : 'http_other';
       this.fail(cause, `HTTP ${s}: ${oneLine(this.excerpt).slice(0, EXCERPT_BYTES)}`);
       return;
