@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { removeUnfinishedSync } from '../core/output-files.js';
+import { redact } from '../core/redact.js';
 import { VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
 import { registerPlan } from './plan.js';
@@ -34,13 +35,13 @@ function report(ctx: CliContext, e: unknown): number {
     return ExitCode.badInput;
   }
   if (OrbitflowError.is(e)) {
-    ctx.stderr.write(`orbitflow: ${e.message}\n`);
-    if (e.hint) ctx.stderr.write(`  hint: ${e.hint}\n`);
+    ctx.stderr.write(`orbitflow: ${redact(e.message)}\n`);
+    if (e.hint) ctx.stderr.write(`  hint: ${redact(e.hint)}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${err?.message ?? String(e)}\n`);
-  if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${err?.stack ?? ''}\n`);
+  ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${redact(err?.message ?? String(e))}\n`);
+  if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${redact(err?.stack ?? '')}\n`);
   else ctx.stderr.write('  hint: ORBITFLOW_DEBUG=1 prints the stack trace\n');
   return ExitCode.internal;
 }

@@ -12,6 +12,7 @@ import type { SloSpec } from '../replay/metrics-slo.js';
 import type { GoodputSpec } from '../replay/metrics-vllm.js';
 import { RUN_OUTPUT_FILES, writeRunOutputs } from '../replay/outputs.js';
 import { prepareOutputDir } from '../core/output-files.js';
+import { redact, registerSecret } from '../core/redact.js';
 import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.js';
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
@@ -204,8 +205,13 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
   const headers: Record<string, string> = {};
   if (opts.apiKeyEnv !== undefined) {
+    // A key given where its variable's name belongs must not be echoed in the error.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(opts.apiKeyEnv)) {
+      throw usageError('--api-key-env', 'expects the NAME of an environment variable holding the key (letters, digits, _), not the key itself; what was given is not shown', 'e.g. OPENAI_API_KEY=… orbitflow replay … --api-key-env OPENAI_API_KEY');
+    }
     const key = ctx.env[opts.apiKeyEnv];
     if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
+    registerSecret(key);
     headers.authorization = `Bearer ${key}`;
   }
 
@@ -383,8 +389,8 @@ async function startController(
     requests,
     sloMs: slo.tbtMs ?? slo.tpotMs,
     seed,
-    onError: (e) => ctx.stderr.write(`orbitflow: controller: ${e.message}\n`),
-    onOff: (reason) => ctx.stderr.write(`orbitflow: controller off for the rest of the run: ${reason}\n`),
+    onError: (e) => ctx.stderr.write(`orbitflow: controller: ${redact(e.message)}\n`),
+    onOff: (reason) => ctx.stderr.write(`orbitflow: controller off for the rest of the run: ${redact(reason)}\n`),
   });
   if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
   ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);
@@ -430,8 +436,7 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 async function emit(ctx: CliContext, result: RunResult, json: boolean): Promise<void> {
-  if (json) await write(ctx.stdout, `${JSON.stringify(result, null, 2)}\n`);
-  else await write(ctx.stdout, formatRunSummary(result));
+  await write(ctx.stdout, redact(json ? `${JSON.stringify(result, null, 2)}\n` : formatRunSummary(result)));
 }
 
 /** An interrupt (130) wins, then a run error (4: degraded), then a failed assertion (1). */
@@ -441,7 +446,7 @@ function exitCodeFor(ctx: CliContext, result: RunResult): number {
   const failedAsserts = result.assertions.filter((a) => !a.passed);
   for (const a of failedAsserts) ctx.stderr.write(`orbitflow: assertion failed: ${a.expr} (actual ${a.actual === null ? 'n/a' : a.actual})\n`);
   if (result.degraded) {
-    ctx.stderr.write(`orbitflow: run degraded: ${result.degraded_reasons.join('; ')}\n`);
+    ctx.stderr.write(`orbitflow: run degraded: ${redact(result.degraded_reasons.join('; '))}\n`);
     return ExitCode.untrustworthy;
   }
   return failedAsserts.length > 0 ? ExitCode.assertFailed : ExitCode.ok;

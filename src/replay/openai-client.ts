@@ -14,6 +14,7 @@ import type { Endpoint } from './endpoint.js';
 import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
 import { isRedirect, redirectRefusal, requestOptions } from '../core/http-call.js';
+import { redact } from '../core/redact.js';
 import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
 import { streamEndProblem, usageProblem } from './stream-checks.js';
 
@@ -45,7 +46,9 @@ export interface OpenAiClient {
   close(): void;
 }
 
-const EXCERPT_BYTES = 240;
+/** Body bytes kept for an error detail; details are cut to DETAIL_CHARS after redaction, so a cut never leaves part of a secret. */
+const EXCERPT_BYTES = 4096;
+const DETAIL_CHARS = 300;
 
 export function createOpenAiClient(opts: ClientOptions, listener: ClientListener): OpenAiClient {
   const mod = opts.endpoint.protocol === 'https:' ? https : http;
@@ -185,7 +188,7 @@ class StreamingRequest implements SseDataHandler {
         return;
       }
       const cause: ErrorCause = s >= 400 && s < 500 ? 'http_4xx' : s >= 500 && s < 600 ? 'http_5xx' : 'http_other';
-      this.fail(cause, `HTTP ${s}: ${oneLine(this.excerpt).slice(0, EXCERPT_BYTES)}`);
+      this.fail(cause, `HTTP ${s}: ${this.excerpt}`);
       return;
     }
     this.readNowMs = this.sh.opts.clock.now();
@@ -243,17 +246,17 @@ class StreamingRequest implements SseDataHandler {
     try {
       msg = JSON.parse(data);
     } catch {
-      this.fail('bad_sse', `data line is not JSON: ${oneLine(data).slice(0, 120)}`);
+      this.fail('bad_sse', `data line is not JSON: ${data.slice(0, EXCERPT_BYTES)}`);
       return;
     }
     if (typeof msg !== 'object' || msg === null) {
-      this.fail('bad_sse', `data line is not a JSON object: ${oneLine(data).slice(0, 120)}`);
+      this.fail('bad_sse', `data line is not a JSON object: ${data.slice(0, EXCERPT_BYTES)}`);
       return;
     }
     const m = msg as { choices?: unknown; usage?: unknown; error?: unknown };
     if (m.error !== undefined && m.error !== null && m.choices === undefined) {
       const e = m.error as { message?: unknown };
-      this.fail('server_error', oneLine(typeof e?.message === 'string' ? e.message : JSON.stringify(m.error)).slice(0, EXCERPT_BYTES));
+      this.fail('server_error', typeof e?.message === 'string' ? e.message : JSON.stringify(m.error));
       return;
     }
     const rec = this.rec;
@@ -300,7 +303,9 @@ class StreamingRequest implements SseDataHandler {
 
   fail(cause: ErrorCause, detail: string): void {
     if (this.finished) return;
-    this.finish('failed', cause, detail);
+    // Details quote what the server sent, which may echo the key: redacted whole, then cut.
+    const text = oneLine(redact(detail));
+    this.finish('failed', cause, text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text);
     this.req?.destroy();
   }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/output-files.js';
+import { redact } from '../core/redact.js';
 import { e2elMs, hasContinuousUsage, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
 import type { RunResult } from './run-result.js';
 
@@ -39,7 +40,7 @@ export function requestLine(r: RequestRecord): Record<string, unknown> {
 }
 
 function* requestLines(records: readonly RequestRecord[]): Generator<string> {
-  for (const r of records) yield `${JSON.stringify(requestLine(r))}\n`;
+  for (const r of records) yield redact(`${JSON.stringify(requestLine(r))}\n`);
 }
 
 /** The files of `--out DIR`, in the order they are written: result.json last, so its presence means the set is whole. */
@@ -47,13 +48,14 @@ export const RUN_OUTPUT_FILES = ['requests.jsonl', 'summary.md', 'result.json'] 
 
 /**
  * `--out DIR` (made by prepareOutputDir before the run): requests.jsonl, summary.md, result.json,
- * each written atomically, so an interrupted write leaves whole files or none, never half of one.
+ * each written atomically, so an interrupted write leaves whole files or none, never half of one,
+ * and redacted (no secret the server echoed, in an error or a model name, is stored).
  */
 export async function writeRunOutputs(dir: string, result: RunResult, records: readonly RequestRecord[], summaryMarkdown: string): Promise<void> {
   try {
     await writeFileAtomic(join(dir, 'requests.jsonl'), requestLines(records));
-    await writeFileAtomic(join(dir, 'summary.md'), summaryMarkdown);
-    await writeFileAtomic(join(dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFileAtomic(join(dir, 'summary.md'), redact(summaryMarkdown));
+    await writeFileAtomic(join(dir, 'result.json'), redact(`${JSON.stringify(result, null, 2)}\n`));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new OrbitflowError('OF_REPLAY_OUT', `--out ${dir}: cannot write results: ${err.code ?? err.message}`, {
