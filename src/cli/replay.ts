@@ -84,7 +84,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
   addTraceOptions(cmd);
   cmd
     .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
-    .option('--request-timeout-s <s>', 'per-request limit in seconds; a request still running then fails as timeout', positiveNumber, 600)
+    .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
     .option('--slo <spec>', 'SLOs in ms for attainment and token goodput: ttft=MS,tpot=MS,tbt=MS,e2el=MS (any subset) (default: none)')
     .option('--deposit', 'also score TBT attainment with Token-Deposit (OrbitFlow §7.2); needs a tbt SLO', false)
     .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")

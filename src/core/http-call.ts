@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Endpoint } from './endpoint.js';
+import { setLongTimeout } from './timers.js';
 
 /**
  * The HTTP rules every request of orbitflow follows, in one place: it goes to the endpoint the
@@ -70,7 +71,7 @@ export function httpCall(ep: Endpoint, c: HttpCall): Promise<HttpAnswer> {
     const done = (err: HttpCallError | null, answer?: HttpAnswer): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       c.signal?.removeEventListener('abort', onAbort);
       if (err) {
         req.destroy();
@@ -95,7 +96,7 @@ export function httpCall(ep: Endpoint, c: HttpCall): Promise<HttpAnswer> {
       res.on('error', (e) => done(new HttpCallError('network', `${label}: ${e.message}`)));
       res.on('close', () => done(new HttpCallError('network', `${label}: connection closed before the answer ended`)));
     });
-    const timer = setTimeout(() => done(new HttpCallError('timeout', `${label}: no answer within ${c.timeoutMs} ms`)), c.timeoutMs);
+    const timer = setLongTimeout(() => done(new HttpCallError('timeout', `${label}: no answer within ${c.timeoutMs} ms`)), c.timeoutMs);
     const onAbort = (): void => done(new HttpCallError('aborted', `${label}: aborted`));
     if (c.signal?.aborted) onAbort();
     else c.signal?.addEventListener('abort', onAbort, { once: true });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelSpec } from '../core/model-spec.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { Profile } from '../profile/format.js';
@@ -357,7 +358,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
       const graceMs = opts.graceMs ?? 0;
       if (streams.size > 0 && graceMs > 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(graceMs, 2 ** 31 - 1));
+          const timer = setTimeout(resolve, Math.min(graceMs, MAX_TIMER_MS));
           onDrained = () => {
             clearTimeout(timer);
             resolve();

@@ -15,6 +15,7 @@ import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
 import { isRedirect, redirectRefusal, requestOptions } from '../core/http-call.js';
 import { redact } from '../core/redact.js';
+import { setLongTimeout, type LongTimeout } from '../core/timers.js';
 import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
 import { streamEndProblem, usageProblem } from './stream-checks.js';
 
@@ -100,7 +101,7 @@ class StreamingRequest implements SseDataHandler {
   /** Clock reading of the socket read being parsed: every event in it arrived then. */
   private readNowMs = 0;
   private finished = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimeout | null = null;
   private excerpt = '';
   private streaming = false;
   private gotResponse = false;
@@ -125,7 +126,7 @@ class StreamingRequest implements SseDataHandler {
     this.sentAtMs = opts.clock.now();
     this.rec.sentMs = this.sentAtMs - this.t0Ms;
     this.body = body;
-    if (this.issue()) this.timer = setTimeout(this.onTimeout, opts.requestTimeoutMs);
+    if (this.issue()) this.timer = setLongTimeout(this.onTimeout, opts.requestTimeoutMs);
   }
 
   private issue(): boolean {
@@ -312,7 +313,7 @@ class StreamingRequest implements SseDataHandler {
   private finish(status: 'ok' | 'failed', cause: ErrorCause | null, detail: string | null): void {
     this.finished = true;
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = null;
     }
     this.sh.live.delete(this);

@@ -1,3 +1,4 @@
+import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
 import type { TraceRequest } from '../trace/types.js';
 import type { Clock } from './clock.js';
@@ -176,7 +177,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
   const deadlineMs = config.deadlineMs ?? traceDurationS * 1000 + config.requestTimeoutMs + 10_000;
-  const deadline = setTimeout(() => stopEarly('deadline', `run deadline of ${Math.round(deadlineMs)} ms reached`), Math.min(deadlineMs, 2 ** 31 - 1));
+  const deadline = setLongTimeout(() => stopEarly('deadline', `run deadline of ${Math.round(deadlineMs)} ms reached`), deadlineMs);
 
   try {
     await pacer.run();
@@ -184,7 +185,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     checkDone();
     await done;
   } finally {
-    clearTimeout(deadline);
+    deadline.clear();
     signal?.removeEventListener('abort', onAbort);
     client.close();
     if (config.clock === undefined) clock.close();

@@ -185,3 +185,16 @@ test('inflated, infinite or negative usage fails its request as bad_usage and ne
   assert.match(r.stderr, /assertion failed: p99_tpot_ms<=1000 \(actual n\/a\)/);
   assert.match(res.errors.examples[0].detail, /^usage\.completion_tokens 1000000 is more than the 4 tokens asked for$/);
 });
+
+test('--request-timeout-s beyond the 32-bit timer range (3,000,000 s, 1e12 s) means that long, not 1 ms', async () => {
+  byInput.set(26, { kind: 'stream', gapsMs: [50, 50, 50] });
+  const file = mooncake('long-timeout.jsonl', [[0, 26, 3], [20, 26, 3]]);
+  const runs = await Promise.all(['3000000', '1e12'].map((s) => runCli(['replay', file, '--endpoint', server.url, '--json', '--request-timeout-s', s, ...LAG])));
+  for (const r of runs) {
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.completed, 2, JSON.stringify(res.errors.examples));
+    assert.equal(res.errors.by_cause.timeout, 0);
+  }
+  assert.ok(!runs.some((r) => r.stderr.includes('TimeoutOverflowWarning')));
+});
