@@ -237,6 +237,10 @@ class StreamingRequest implements SseDataHandler {
     this.fail('timeout', `no complete response within ${this.sh.opts.requestTimeoutMs} ms`);
   };
 
+  onSseOverflow(limitBytes: number): void {
+    this.fail('bad_sse', `a data line longer than ${limitBytes} bytes`);
+  }
+
   onSseData(data: string): void {
     if (this.finished) return;
     if (data === '[DONE]') {

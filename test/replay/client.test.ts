@@ -177,6 +177,35 @@ test('client: usage that contradicts the stream or the request is bad_usage', as
   assert.equal(final.errorDetail, 'usage.completion_tokens 1 is below the 48 token messages received');
 });
 
+test('client: an endless data line → bad_sse once the line passes the cap, the request ended', async () => {
+  const net = await import('node:net');
+  let written = 0;
+  const raw = net.createServer((sock) => {
+    sock.once('data', () => {
+      sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\ndata: ');
+      const block = Buffer.alloc(256 * 1024, 0x7a);
+      const pump = (): void => {
+        while (!sock.destroyed && written < 64 * 1024 * 1024) {
+          written += block.length;
+          if (!sock.write(block)) return void sock.once('drain', pump);
+        }
+      };
+      sock.on('error', () => undefined);
+      pump();
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(raw.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const rec = await send(49, { kind: 'no-tokens' }, { url, timeoutMs: 30_000 });
+    assert.equal(rec.errorCause, 'bad_sse');
+    assert.equal(rec.errorDetail, 'a data line longer than 8388608 bytes');
+    assert.ok(written < 64 * 1024 * 1024, 'the client stopped reading at the cap');
+  } finally {
+    raw.close();
+  }
+});
+
 test('client: refused connection → connect', async () => {
   const port = await closedPort();
   const rec = await send(12, { kind: 'no-tokens' }, { url: `http://127.0.0.1:${port}` });
