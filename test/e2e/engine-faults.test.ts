@@ -130,3 +130,21 @@ test('replay against an engine that is stopped mid-run: the cut requests fail (s
   assert.match(res.errors.examples[0].detail, /engine is shutting down/);
   assert.equal((await e.exited).code, 0);
 });
+
+test('engine: a port in use or a host that is not this machine is exit 2 with one line, not an internal error (70)', async () => {
+  const e = await startEngine();
+  try {
+    const port = new URL(e.url).port;
+    const [taken, foreign] = await Promise.all([
+      runCli(['engine', '--profile', PROFILE, '--gpu-kv-gib', '1', '--port', port], { timeoutMs: 20_000 }),
+      runCli(['engine', '--profile', PROFILE, '--gpu-kv-gib', '1', '--host', 'no.such.host.invalid'], { timeoutMs: 20_000 }),
+    ]);
+    assert.equal(taken.code, 2, taken.stderr);
+    assert.equal(taken.stderr, `orbitflow: cannot listen on 127.0.0.1:${port}: the port is in use\n`);
+    assert.equal(foreign.code, 2, foreign.stderr);
+    assert.equal(foreign.stderr, 'orbitflow: cannot listen on no.such.host.invalid:0: not an address of this machine\n');
+  } finally {
+    e.child.kill('SIGTERM');
+    await e.exited;
+  }
+});
