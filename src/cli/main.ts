@@ -46,6 +46,9 @@ function report(ctx: CliContext, e: unknown): number {
   return ExitCode.internal;
 }
 
+/** How long a crash may spend saving partial results before the process exits anyway. */
+const CRASH_SAVE_MS = 10_000;
+
 export async function main(argv: readonly string[]): Promise<void> {
   const ctx: CliContext = {
     stdout: process.stdout,
@@ -85,6 +88,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A bug that escapes every handler: one line, no stack trace, the partial results if a run is on
+  // (bounded: the state may be broken), exit 70.
+  const onCrash = (e: unknown): void => {
+    report(ctx, e);
+    if (interrupted || !ctx.onInterrupt) process.exit(ExitCode.internal);
+    interrupted = true;
+    const bound = new Promise((r) => setTimeout(r, CRASH_SAVE_MS).unref());
+    void Promise.race([ctx.onInterrupt().catch(() => undefined), bound]).finally(() => process.exit(ExitCode.internal));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   let code: number;
   try {
     await buildProgram(ctx).parseAsync([...argv]);

@@ -439,8 +439,12 @@ async function emit(ctx: CliContext, result: RunResult, json: boolean): Promise<
   await write(ctx.stdout, redact(json ? `${JSON.stringify(result, null, 2)}\n` : formatRunSummary(result)));
 }
 
-/** An interrupt (130) wins, then a run error (4: degraded), then a failed assertion (1). */
+/** A bug that stopped the run (70) wins, then an interrupt (130), then a run error (4: degraded), then a failed assertion (1). */
 function exitCodeFor(ctx: CliContext, result: RunResult): number {
+  if (result.internal_error !== null) {
+    ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${redact(result.internal_error)}; the run was stopped and its partial results kept\n`);
+    return ExitCode.internal;
+  }
   // A signal exits 130 in main(); `q` / Ctrl-C in the live view stops the run without one.
   if (result.interrupted) return ExitCode.interrupted;
   const failedAsserts = result.assertions.filter((a) => !a.passed);

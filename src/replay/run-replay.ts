@@ -58,6 +58,34 @@ export interface ReplayHooks {
 export interface ReplayOutcome {
   result: RunResult;
   records: RequestRecord[];
+  /** A subscriber threw (a bug): the run was stopped there, and this is what was thrown. */
+  internalError: Error | null;
+}
+
+/**
+ * The hooks, each made unable to throw into the client's socket callbacks: the first exception is
+ * handed to `onError` (which stops the run, keeping what was measured) and later calls are skipped.
+ */
+function guardHooks(hooks: ReplayHooks, onError: (e: Error) => void): ReplayHooks {
+  let failed = false;
+  const guard = <A extends unknown[]>(fn: ((...args: A) => void) | undefined): ((...args: A) => void) | undefined =>
+    fn === undefined
+      ? undefined
+      : (...args: A) => {
+          if (failed) return;
+          try {
+            fn(...args);
+          } catch (e) {
+            failed = true;
+            onError(e instanceof Error ? e : new Error(String(e)));
+          }
+        };
+  return {
+    onStart: guard(hooks.onStart?.bind(hooks)),
+    onRequestEvent: guard(hooks.onRequestEvent?.bind(hooks)),
+    onTokenChunk: guard(hooks.onTokenChunk?.bind(hooks)),
+    onFinish: guard(hooks.onFinish?.bind(hooks)),
+  };
 }
 
 /**
@@ -65,7 +93,13 @@ export interface ReplayOutcome {
  * and turn the records into the run result. `signal` (Ctrl-C) stops it early: queued requests
  * fail as `interrupted`, in-flight ones are aborted, and the partial result comes back.
  */
-export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
+export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
+  let internalError: Error | null = null;
+  // Stopped from a microtask: the hook may have thrown inside a client callback.
+  const hooks = guardHooks(given, (e) => {
+    internalError = e;
+    queueMicrotask(() => stopEarly('client', `run stopped by an internal error: ${e.message}`));
+  });
   const probe = await probeEndpoint(config.endpoint, config.headers, config.probeTimeoutMs ?? 3000);
   const modelName = config.modelName ?? probe.modelIds[0] ?? 'default';
 
@@ -162,7 +196,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     },
   });
 
-  const stopEarly = (cause: 'interrupted' | 'deadline', detail: string): void => {
+  const stopEarly = (cause: 'interrupted' | 'deadline' | 'client', detail: string): void => {
     if (!Number.isNaN(endMs)) return;
     endMs = clock.now();
     for (const i of pacer.stop()) failUnsent(i, cause, `${detail} while queued for a concurrency slot`, endMs);
@@ -222,7 +256,8 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     interrupted,
     metadata,
   });
-  const outcome = { result, records };
+  result.internal_error = internalError === null ? null : (internalError as Error).message;
+  const outcome: ReplayOutcome = { result, records, internalError };
   hooks.onFinish?.(outcome);
   return outcome;
 }

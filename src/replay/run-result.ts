@@ -75,6 +75,8 @@ export interface RunResult {
   degraded: boolean;
   degraded_reasons: string[];
   interrupted: boolean;
+  /** Set when a bug stopped the run early (exit 70): the results are partial. */
+  internal_error: string | null;
   assertions: AssertionOutcome[];
   metadata: RunMetadata;
   /** Filled by the controller issue; null until then. Renderers print it when present. */
@@ -158,6 +160,7 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
     degraded: reasons.length > 0,
     degraded_reasons: reasons,
     interrupted: inp.interrupted,
+    internal_error: null,
     assertions: [],
     metadata: inp.metadata,
     controller: inp.controller ?? null,
