@@ -93,6 +93,17 @@ test('no request follows a redirect: control calls and completions redirected to
     assert.equal(res.errors.by_cause.http_other, 12);
     assert.match(res.errors.examples[0].detail, /^HTTP 307 redirect to http:\/\/127\.0\.0\.2:\d+\/v1\/completions not followed: orbitflow sends requests only to the endpoint given$/);
     assert.ok(proxy.seen.every((s) => s.method !== 'PUT'), 'no plan was sent anywhere');
+    // Redirected from the first call on: exit 2 before anything is sent, naming where it pointed.
+    const everything = await startControlProxy(engine.url, () => ({ redirect: witness.url }));
+    try {
+      const all = await runCli(['replay', ...TRACE, '--endpoint', everything.url], { timeoutMs: 30_000 });
+      assert.equal(all.code, 2, all.stderr);
+      assert.match(all.stderr, /^orbitflow: endpoint http:\/\/127\.0\.0\.1:\d+: GET \/v1\/models: HTTP 307 redirect to http:\/\/127\.0\.0\.2:\d+\/v1\/models not followed: orbitflow sends requests only to the endpoint given$/m);
+      assert.deepEqual(everything.seen.map((x) => x.path), ['/v1/models']);
+    } finally {
+      await everything.close();
+    }
+    assert.deepEqual(witness.hits, [], 'nothing reached the other origin');
   } finally {
     await proxy.close();
     await witness.close();
