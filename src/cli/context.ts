@@ -17,6 +17,11 @@ export interface CliContext {
    * to the exit code (default 130; a server that shuts down cleanly resolves to 0).
    */
   onInterrupt?: () => Promise<number | void>;
+  /**
+   * Set while results are being finished and written: a second signal then waits for it (and
+   * says so), a third exits at once, removing half-written temp files, and prints `lost`.
+   */
+  finishing?: { doing: string; lost: string } | null;
 }
 
 export function out(ctx: CliContext, text: string): void {

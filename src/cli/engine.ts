@@ -32,6 +32,7 @@ interface EngineOpts {
   servedModelName?: string;
   tpotSloMs?: number;
   pausePolicy?: PausePolicy;
+  shutdownGraceS: number;
   json?: boolean;
 }
 
@@ -60,6 +61,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--served-model-name <name>', 'model name clients send (default: the model\'s HF name)')
     .option('--tpot-slo-ms <ms>', 'policy orbitflow: the per-token SLO its planner aims at', positiveNumber)
     .addOption(new Option('--pause-policy <p>', 'policy orbitflow: Pause-Resume victim').choices([...PAUSE_POLICIES]))
+    .option('--shutdown-grace-s <s>', 'on SIGINT/SIGTERM, requests in flight get this long to finish; the rest end with an error event, then [DONE]', nonNegativeNumber, 5)
     .option('--json', 'print the listening address as one JSON line instead of text')
     .action(async (o: EngineOpts) => {
       if (!o.profile) throw usageError('--profile', 'a profile file is required');
@@ -99,10 +101,11 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         if (!LOOPBACK.has(o.host)) out(ctx, `warning: listening on ${o.host}, not loopback: anyone who can reach it can drive the engine`);
         out(ctx, `listening on ${server.url}`);
       }
-      // Serve until SIGINT/SIGTERM: stop accepting, end the streams in flight, exit 0.
+      // Serve until SIGINT/SIGTERM: stop accepting, let the requests in flight finish within the
+      // grace period, fail the rest explicitly, exit 0 (a second signal exits at once).
       await new Promise<void>((resolve) => {
         ctx.onInterrupt = async () => {
-          await server.close().catch(() => undefined);
+          await server.close({ graceMs: o.shutdownGraceS * 1000 }).catch(() => undefined);
           resolve();
           return 0;
         };

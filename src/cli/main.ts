@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { removeUnfinishedSync } from '../core/output-files.js';
+import { redact } from '../core/redact.js';
 import { VERSION } from '../core/version.js';
 import type { CliContext } from './context.js';
 import { registerPlan } from './plan.js';
@@ -33,15 +35,19 @@ function report(ctx: CliContext, e: unknown): number {
     return ExitCode.badInput;
   }
   if (OrbitflowError.is(e)) {
-    ctx.stderr.write(`orbitflow: ${e.message}\n`);
-    if (e.hint) ctx.stderr.write(`  hint: ${e.hint}\n`);
+    ctx.stderr.write(`orbitflow: ${redact(e.message)}\n`);
+    if (e.hint) ctx.stderr.write(`  hint: ${redact(e.hint)}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  ctx.stderr.write(`orbitflow: internal error: ${err?.message ?? String(e)}\n`);
-  if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${err?.stack ?? ''}\n`);
-  return 70;
+  ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${redact(err?.message ?? String(e))}\n`);
+  if (ctx.env.ORBITFLOW_DEBUG) ctx.stderr.write(`${redact(err?.stack ?? '')}\n`);
+  else ctx.stderr.write('  hint: ORBITFLOW_DEBUG=1 prints the stack trace\n');
+  return ExitCode.internal;
 }
+
+/** How long a crash may spend saving partial results before the process exits anyway. */
+const CRASH_SAVE_MS = 10_000;
 
 export async function main(argv: readonly string[]): Promise<void> {
   const ctx: CliContext = {
@@ -54,8 +60,22 @@ export async function main(argv: readonly string[]): Promise<void> {
     interactive: Boolean(process.stdout.isTTY) && !process.env.CI,
   };
   let interrupted = false;
+  let signals = 0;
   const onSignal = (): void => {
-    if (interrupted) process.exit(ExitCode.interrupted);
+    signals++;
+    if (interrupted) {
+      // A second signal waits for results being written; a third (or a second with nothing to wait for) exits now.
+      const f = ctx.finishing;
+      if (f && signals === 2) {
+        ctx.stderr.write(`orbitflow: still ${f.doing}; waiting for it (one more signal aborts, and ${f.lost} would be lost)\n`);
+        return;
+      }
+      if (f) {
+        removeUnfinishedSync();
+        ctx.stderr.write(`orbitflow: aborted: ${f.lost} not written\n`);
+      }
+      process.exit(ExitCode.interrupted);
+    }
     interrupted = true;
     const finish = ctx.onInterrupt ? ctx.onInterrupt() : Promise.resolve(undefined);
     finish.then(
@@ -68,6 +88,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A bug that escapes every handler: one line, no stack trace, the partial results if a run is on
+  // (bounded: the state may be broken), exit 70.
+  const onCrash = (e: unknown): void => {
+    report(ctx, e);
+    if (interrupted || !ctx.onInterrupt) process.exit(ExitCode.internal);
+    interrupted = true;
+    const bound = new Promise((r) => setTimeout(r, CRASH_SAVE_MS).unref());
+    void Promise.race([ctx.onInterrupt().catch(() => undefined), bound]).finally(() => process.exit(ExitCode.internal));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   let code: number;
   try {
     await buildProgram(ctx).parseAsync([...argv]);

@@ -1,7 +1,8 @@
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { BLOCK_TOKENS } from '../core/units.js';
 import { VERSION } from '../core/version.js';
@@ -41,14 +42,7 @@ interface PlanOptions {
 }
 
 function readBatch(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new OrbitflowError('OF_PLAN_BATCH_READ', `${file}: cannot read batch file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      exitCode: ExitCode.badInput,
-      context: { file },
-    });
-  }
+  return readInputFile(file, { what: 'batch file', code: 'OF_PLAN_BATCH_READ' });
 }
 
 async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Endpoint } from '../core/endpoint.js';
 import type { ModelSpec } from '../core/model-spec.js';
 import { Controller } from '../controller/controller.js';
 import { ControlClient } from '../controller/http-adapter.js';
@@ -11,7 +12,9 @@ import type { ReplayHooks } from '../replay/run-replay.js';
 import type { TraceRequest } from '../trace/types.js';
 
 export interface AttachOptions {
-  endpoint: string;
+  endpoint: Endpoint;
+  /** Sent with every control call, as with the OpenAI calls (the API key). */
+  headers: Record<string, string>;
   api: 'completions' | 'chat';
   model: ModelSpec;
   profile: Profile;
@@ -24,6 +27,8 @@ export interface AttachOptions {
   pausePolicy?: string;
   seed: number;
   onError: (e: Error) => void;
+  /** The control plane stalled (or redirects): the controller is off for the rest of the run. Called once. */
+  onOff: (reason: string) => void;
 }
 
 export interface AttachedController {
@@ -46,7 +51,7 @@ export function engineRequestId(api: 'completions' | 'chat', index: number): str
 
 /** Attach the feedback controller when the endpoint speaks the control protocol; null otherwise. */
 export async function attachController(o: AttachOptions): Promise<AttachedController | null> {
-  const state = await new ControlClient(o.endpoint).probe();
+  const state = await new ControlClient(o.endpoint, { headers: o.headers }).probe();
   if (state === null) return null;
   const byId = new Map<string, number | undefined>();
   for (const r of o.requests) byId.set(engineRequestId(o.api, r.index), r.slo?.tpotMs ?? r.slo?.tbtMs ?? o.sloMs);
@@ -64,8 +69,9 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
     }),
     solver,
   );
-  const loop = new LiveControlLoop(o.endpoint, controller, o.onError);
+  const loop = new LiveControlLoop(o.endpoint, controller, o.onError, undefined, { headers: o.headers, onOff: o.onOff });
   loop.start();
+  const startedMs = performance.now();
   const tokensSeen = new Map<number, number>();
   return {
     loop,
@@ -111,6 +117,10 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
         requests_kept_for_reload: s.requestsKeptForReload,
         plans_infeasible: s.plansInfeasible,
         stale_rejections: loop.staleRejections,
+        // A stalled control plane turns the controller off mid-run: why and when (s after it started).
+        turned_off: loop.turnedOff === null ? null : { reason: loop.turnedOff.reason, after_s: (loop.turnedOff.atMs - startedMs) / 1000 },
+        call_timeouts: loop.callTimeouts,
+        call_errors: loop.putErrors + loop.stateErrors,
         triggers: s.triggers,
         last_trigger: s.lastTrigger,
         solve_ms: s.solveMs,

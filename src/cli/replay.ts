@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ExitCode, usageError } from '../core/errors.js';
 import { loadTrace } from '../trace/open.js';
@@ -10,7 +10,9 @@ import { sha256File } from '../replay/file-hash.js';
 import { LiveStats } from '../replay/live-stats.js';
 import type { SloSpec } from '../replay/metrics-slo.js';
 import type { GoodputSpec } from '../replay/metrics-vllm.js';
-import { writeRunOutputs } from '../replay/outputs.js';
+import { RUN_OUTPUT_FILES, writeRunOutputs } from '../replay/outputs.js';
+import { prepareOutputDir } from '../core/output-files.js';
+import { redact, registerSecret } from '../core/redact.js';
 import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.js';
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
@@ -82,7 +84,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
   addTraceOptions(cmd);
   cmd
     .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
-    .option('--request-timeout-s <s>', 'per-request limit in seconds; a request still running then fails as timeout', positiveNumber, 600)
+    .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
     .option('--slo <spec>', 'SLOs in ms for attainment and token goodput: ttft=MS,tpot=MS,tbt=MS,e2el=MS (any subset) (default: none)')
     .option('--deposit', 'also score TBT attainment with Token-Deposit (OrbitFlow §7.2); needs a tbt SLO', false)
     .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
@@ -133,6 +135,8 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   }
   if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
   const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
+  // Before anything is read or sent: a run must never end unable to keep what it measured.
+  if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
   const run = await prepareRun(ctx, traceFile, opts, parsed);
   const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
@@ -201,8 +205,13 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
   const headers: Record<string, string> = {};
   if (opts.apiKeyEnv !== undefined) {
+    // A key given where its variable's name belongs must not be echoed in the error.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(opts.apiKeyEnv)) {
+      throw usageError('--api-key-env', 'expects the NAME of an environment variable holding the key (letters, digits, _), not the key itself; what was given is not shown', 'e.g. OPENAI_API_KEY=… orbitflow replay … --api-key-env OPENAI_API_KEY');
+    }
     const key = ctx.env[opts.apiKeyEnv];
     if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
+    registerSecret(key);
     headers.authorization = `Bearer ${key}`;
   }
 
@@ -292,7 +301,7 @@ async function replayOnce(
   };
 
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
-  const attached = await startController(ctx, opts, embedded, endpointUrl, requests, slo, traceOpts.seed, primary);
+  const attached = await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary);
   if (attached) {
     const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
     hooks.onTokenChunk = (rec) => {
@@ -306,7 +315,9 @@ async function replayOnce(
   }
 
   let finished!: Promise<RunResult>;
+  const lost = opts.out !== undefined ? `the results (${RUN_OUTPUT_FILES.map((f) => join(opts.out!, f)).join(', ')})` : 'the summary';
   ctx.onInterrupt = async () => {
+    ctx.finishing = { doing: 'finishing the interrupted run', lost };
     ac.abort();
     await finished;
   };
@@ -320,11 +331,23 @@ async function replayOnce(
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
     result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
+    const turnedOff = (result.controller as { turned_off?: { reason: string } | null }).turned_off;
+    if (opts.controller === 'on' && turnedOff) {
+      // Asked for the controller and did not get it for the whole run.
+      result.degraded = true;
+      result.degraded_reasons.push(`--controller on, but the controller turned off mid-run (${turnedOff.reason})`);
+    }
     if (!primary) return result;
     result.assertions = checkAssertions(asserts, result);
-    if (opts.out !== undefined) await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+    // The summary first: a failing write must never hide the result.
     await emit(ctx, result, opts.json);
     ctx.exitCode = exitCodeFor(ctx, result);
+    if (opts.out !== undefined) {
+      ctx.finishing = { doing: `writing ${result.interrupted ? 'partial ' : ''}results to ${opts.out}`, lost };
+      if (result.interrupted) ctx.stderr.write(`orbitflow: interrupted: writing partial results to ${opts.out}…\n`);
+      await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+      ctx.finishing = null;
+    }
     return result;
   })();
   return finished;
@@ -342,6 +365,7 @@ async function startController(
   opts: ReplayCliOptions,
   embedded: EmbeddedEngine | null,
   endpointUrl: string,
+  headers: Record<string, string>,
   requests: readonly TraceRequest[],
   slo: SloSpec,
   seed: number,
@@ -356,7 +380,8 @@ async function startController(
   };
   if (!inputs) return say('no --profile for the controller to plan with (give --profile FILE and --model M)');
   const controller = await attachController({
-    endpoint: endpointUrl,
+    endpoint: parseEndpoint(endpointUrl),
+    headers,
     api: opts.api,
     model: inputs.model,
     profile: inputs.profile,
@@ -364,7 +389,8 @@ async function startController(
     requests,
     sloMs: slo.tbtMs ?? slo.tpotMs,
     seed,
-    onError: (e) => ctx.stderr.write(`orbitflow: controller: ${e.message}\n`),
+    onError: (e) => ctx.stderr.write(`orbitflow: controller: ${redact(e.message)}\n`),
+    onOff: (reason) => ctx.stderr.write(`orbitflow: controller off for the rest of the run: ${redact(reason)}\n`),
   });
   if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
   ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);
@@ -410,18 +436,21 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 async function emit(ctx: CliContext, result: RunResult, json: boolean): Promise<void> {
-  if (json) await write(ctx.stdout, `${JSON.stringify(result, null, 2)}\n`);
-  else await write(ctx.stdout, formatRunSummary(result));
+  await write(ctx.stdout, redact(json ? `${JSON.stringify(result, null, 2)}\n` : formatRunSummary(result)));
 }
 
-/** An interrupt (130) wins, then a run error (4: degraded), then a failed assertion (1). */
+/** A bug that stopped the run (70) wins, then an interrupt (130), then a run error (4: degraded), then a failed assertion (1). */
 function exitCodeFor(ctx: CliContext, result: RunResult): number {
+  if (result.internal_error !== null) {
+    ctx.stderr.write(`orbitflow: internal error (please report it, with the command line): ${redact(result.internal_error)}; the run was stopped and its partial results kept\n`);
+    return ExitCode.internal;
+  }
   // A signal exits 130 in main(); `q` / Ctrl-C in the live view stops the run without one.
   if (result.interrupted) return ExitCode.interrupted;
   const failedAsserts = result.assertions.filter((a) => !a.passed);
   for (const a of failedAsserts) ctx.stderr.write(`orbitflow: assertion failed: ${a.expr} (actual ${a.actual === null ? 'n/a' : a.actual})\n`);
   if (result.degraded) {
-    ctx.stderr.write(`orbitflow: run degraded: ${result.degraded_reasons.join('; ')}\n`);
+    ctx.stderr.write(`orbitflow: run degraded: ${redact(result.degraded_reasons.join('; '))}\n`);
     return ExitCode.untrustworthy;
   }
   return failedAsserts.length > 0 ? ExitCode.assertFailed : ExitCode.ok;

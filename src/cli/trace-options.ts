@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import type { TraceFormat } from '../trace/types.js';
-import type { TraceOptions } from '../trace/options.js';
+import { TRANSFORM_BOUNDS, type TraceOptions } from '../trace/options.js';
 
 export type { TraceOptions };
 import { nonNegativeNumber, positiveInt, positiveNumber, nonNegativeInt } from './parse-options.js';
@@ -21,11 +21,12 @@ export function addTraceOptions(cmd: Command): Command {
     .option('--skip-bad-rows', 'skip malformed rows and report how many, instead of stopping with exit 2', false)
     .option('--window <start:duration>', 'replay only [START, START+DURATION) seconds of the trace')
     .option('--limit <n>', 'at most N requests (after the window)', positiveInt)
-    .option('--speedup <x>', 'compress trace time by X (2 = twice as fast)', positiveNumber, 1)
-    .option('--rate-scale <x>', 'thin (<1) or replicate (>1) arrivals, keeping burst structure', positiveNumber, 1)
+    .option('--speedup <x>', `compress trace time by X (2 = twice as fast), in [${TRANSFORM_BOUNDS.speedup.min}, ${TRANSFORM_BOUNDS.speedup.max}]`, positiveNumber, 1)
+    .option('--rate-scale <x>', `thin (<1) or replicate (>1) arrivals, keeping burst structure, at most ${TRANSFORM_BOUNDS.rateScale.max}`, positiveNumber, 1)
     .option('--jitter <ms>', 'spread timestamps uniformly by ±MS/2 (de-quantise bucketed traces)', nonNegativeNumber, 0)
     .option('--max-input <tokens>', 'clamp input tokens (clamped rows are counted and reported)', positiveInt)
     .option('--max-output <tokens>', 'clamp output tokens (clamped rows are counted and reported)', positiveInt)
+    .option('--max-duration <s>', 'replay at most S seconds of (sped-up) trace time: requests due later are not sent (default: the whole trace)', positiveNumber)
     .option('--seed <n>', 'seed for jitter, rate scaling and synthetic prompts', nonNegativeInt, 0);
 }
 
@@ -43,6 +44,7 @@ export function traceOptionsFrom(o: Record<string, unknown>): TraceOptions {
     jitterMs: (o.jitter as number | undefined) ?? 0,
     maxInput: o.maxInput as number | undefined,
     maxOutput: o.maxOutput as number | undefined,
+    maxDurationS: o.maxDuration as number | undefined,
     seed: (o.seed as number | undefined) ?? 0,
   };
 }

@@ -1,6 +1,8 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Endpoint } from '../core/endpoint.js';
+import { answerJson, httpCall, httpModule, isRedirect, redirectRefusal, requestOptions } from '../core/http-call.js';
 import { SseParser } from '../core/sse-parser.js';
-import type { ControlAction, ObservedRequest } from './types.js';
+import type { ControlAction, ObservedRequest, WaitingObservation } from './types.js';
 
 /** The parts of `GET /orbitflow/v1/state` the controller reads (docs/control-protocol.md). */
 export interface ControlState {
@@ -12,15 +14,19 @@ export interface ControlState {
   time_ms: number;
   staleness_steps: number;
   gpu_blocks: { total: number; used: number; free: number };
+  max_num_seqs?: number;
   requests: {
     id: string;
     state: 'running' | 'paused' | 'waiting';
+    prompt_tokens: number;
     context_tokens: number;
     generated_tokens: number;
     output_tokens: number;
     placement: { distance: number | null; offloaded_layers: number[] };
     paused: boolean;
     last_token_ms: number | null;
+    first_token_ms?: number | null;
+    arrival_ms?: number;
   }[];
 }
 
@@ -43,57 +49,82 @@ export type PutResult = { ok: true; appliedAtStep: number } | { ok: false; statu
 
 const PREFIX = '/orbitflow/v1';
 
-/** A client of the control protocol over one keep-alive connection per call type. */
-export class ControlClient {
-  private readonly base: URL;
+/** Each control call must be over by then: a stalled control plane must never stall the replay. */
+export const CONTROL_CALL_TIMEOUT_MS = 3000;
 
-  constructor(endpoint: string) {
-    this.base = new URL(endpoint);
+export interface ControlClientOptions {
+  /** Sent with every call, as with the OpenAI calls (the API key). */
+  headers?: Record<string, string>;
+  callTimeoutMs?: number;
+}
+
+/**
+ * A client of the control protocol on the endpoint (its path prefix kept: `http://h/gw/v1` →
+ * `http://h/gw/orbitflow/v1/…`), through the project's one HTTP rule set (src/core/http-call.ts):
+ * a deadline on every call, the API key sent, no redirect ever followed. Calls reject with
+ * HttpCallError; `kind` says whether it was a timeout, a redirect, …
+ */
+export class ControlClient {
+  private readonly headers: Record<string, string>;
+  readonly callTimeoutMs: number;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    opts: ControlClientOptions = {},
+  ) {
+    this.headers = opts.headers ?? {};
+    this.callTimeoutMs = opts.callTimeoutMs ?? CONTROL_CALL_TIMEOUT_MS;
   }
 
-  private url(path: string): URL {
-    return new URL(PREFIX + path, this.base);
+  private call(method: string, path: string, signal?: AbortSignal, body?: string, timeoutMs = this.callTimeoutMs) {
+    return httpCall(this.endpoint, { method, path: PREFIX + path, headers: this.headers, body, timeoutMs, signal });
   }
 
   /** The engine speaks the protocol iff its state endpoint answers with the protocol tag. */
   async probe(timeoutMs = 2000): Promise<ControlState | null> {
     try {
-      const res = await fetch(this.url('/state'), { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) return null;
-      const body = (await res.json()) as ControlState;
-      return typeof body.protocol === 'string' && body.protocol.startsWith('orbitflow.control/') ? body : null;
+      const res = await this.call('GET', '/state', undefined, undefined, timeoutMs);
+      if (res.status !== 200) return null;
+      const body = answerJson(res) as ControlState | undefined;
+      return typeof body?.protocol === 'string' && body.protocol.startsWith('orbitflow.control/') ? body : null;
     } catch {
       return null;
     }
   }
 
-  async state(): Promise<ControlState> {
-    const res = await fetch(this.url('/state'));
-    if (!res.ok) throw new Error(`GET ${PREFIX}/state: HTTP ${res.status}`);
-    return (await res.json()) as ControlState;
+  async state(signal?: AbortSignal): Promise<ControlState> {
+    const res = await this.call('GET', '/state', signal);
+    const body = answerJson(res) as ControlState | undefined;
+    if (res.status !== 200 || body === undefined) throw new Error(`GET ${PREFIX}/state: HTTP ${res.status}`);
+    return body;
   }
 
-  async put(action: ControlAction): Promise<PutResult> {
+  async put(action: ControlAction, signal?: AbortSignal): Promise<PutResult> {
     const body = JSON.stringify({
       based_on_step: action.basedOnStep,
       placements: action.placements.map((p) => ({ id: p.id, distance: p.distance })),
       pause: action.pause,
       resume: action.resume,
+      admit: action.admit.map((a) => ({ id: a.id, distance: a.distance })),
+      reject: action.reject,
+      hold_steps: action.holdSteps,
     });
-    const res = await fetch(this.url('/placement'), { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
-    const json = (await res.json().catch(() => ({}))) as { applied_at_step?: number; reason?: string; message?: string };
+    const res = await this.call('PUT', '/placement', signal, body);
+    const json = (answerJson(res) ?? {}) as { applied_at_step?: number; reason?: string; message?: string; error?: { message?: string } };
     if (res.status === 200) return { ok: true, appliedAtStep: json.applied_at_step ?? -1 };
-    return { ok: false, status: res.status, reason: json.reason ?? 'unknown', message: json.message ?? '' };
+    return { ok: false, status: res.status, reason: json.reason ?? 'unknown', message: json.error?.message ?? json.message ?? '' };
   }
 
-  /** Subscribe to step events; returns a function that closes the stream. */
+  /** Subscribe to step events (a long-lived stream: no deadline); returns a function that closes it. */
   events(onEvent: (ev: StepEvent) => void, onClose: (err?: Error) => void): () => void {
     let res: IncomingMessage | null = null;
-    const req = httpRequest(this.url('/events'), { headers: { accept: 'text/event-stream' } }, (r) => {
+    const headers = { ...this.headers, accept: 'text/event-stream' };
+    const req = httpModule(this.endpoint).request({ ...requestOptions(this.endpoint, `${PREFIX}/events`, 'GET', headers), agent: false }, (r) => {
       res = r;
       if (r.statusCode !== 200) {
         r.resume();
-        onClose(new Error(`GET ${PREFIX}/events: HTTP ${r.statusCode}`));
+        const s = r.statusCode ?? 0;
+        onClose(new Error(`GET ${PREFIX}/events: ${isRedirect(s) ? redirectRefusal(s, r.headers.location) : `HTTP ${s}`}`));
         return;
       }
       const parser = new SseParser({
@@ -118,7 +149,12 @@ export class ControlClient {
   }
 }
 
-export function observedRequests(state: ControlState): ObservedRequest[] {
+/**
+ * The running and paused requests of a state read. Engine times are moved onto the controller's
+ * clock: `nowMs` is that clock's reading for the state's `time_ms`.
+ */
+export function observedRequests(state: ControlState, nowMs: number = state.time_ms): ObservedRequest[] {
+  const shift = nowMs - state.time_ms;
   const out: ObservedRequest[] = [];
   for (const r of state.requests) {
     if (r.state === 'waiting') continue;
@@ -130,7 +166,21 @@ export function observedRequests(state: ControlState): ObservedRequest[] {
       paused: r.paused,
       distance: r.placement.distance,
       offloaded: r.placement.offloaded_layers,
+      ...(r.first_token_ms !== undefined && r.first_token_ms !== null ? { firstTokenMs: r.first_token_ms + shift } : {}),
     });
+  }
+  return out;
+}
+
+/** The waiting requests of a state read, in the engine's admission order, at most `limit`. */
+export function observedWaiting(state: ControlState, limit: number, nowMs: number = state.time_ms): WaitingObservation[] {
+  const shift = nowMs - state.time_ms;
+  const out: WaitingObservation[] = [];
+  for (const r of state.requests) {
+    if (out.length >= limit) break;
+    if (r.state !== 'waiting') continue;
+    // A preempted request recomputes what it had generated as well.
+    out.push({ id: r.id, prefillTokens: r.prompt_tokens + r.generated_tokens, outputTokens: r.output_tokens, arrivalMs: (r.arrival_ms ?? state.time_ms) + shift });
   }
   return out;
 }

@@ -5,6 +5,8 @@ export const ExitCode = {
   badInput: 2,
   environmentMissing: 3,
   untrustworthy: 4,
+  /** A bug: an error no check anticipated ("internal error, please report"). */
+  internal: 70,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

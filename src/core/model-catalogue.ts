@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readInputFile } from './input-file.js';
 import { inputError, OrbitflowError, ExitCode } from './errors.js';
 import type { ModelSpec } from './model-spec.js';
 
@@ -68,13 +68,11 @@ const DTYPE_BYTES: Record<string, number> = { float16: 2, bfloat16: 2, float32: 
 
 /** Read a HuggingFace `config.json` into a ModelSpec. */
 export function modelFromHfConfig(file: string, text?: string): ModelSpec {
+  const json = text ?? readInputFile(file, { what: 'model config', code: 'OF_CORE_MODEL_CONFIG' });
   let raw: unknown;
   try {
-    raw = JSON.parse(text ?? readFileSync(file, 'utf8'));
+    raw = JSON.parse(json);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new OrbitflowError('OF_CORE_MODEL_CONFIG', `${file}: no such file`, { exitCode: ExitCode.badInput, context: { file } });
-    }
     throw inputError('OF_CORE_MODEL_CONFIG', file, undefined, '(json)', `not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {

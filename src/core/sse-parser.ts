@@ -1,7 +1,12 @@
 /** Receives the joined `data` of each server-sent event. A method on an object, not a closure per chunk. */
 export interface SseDataHandler {
   onSseData(data: string): void;
+  /** A line grew past the cap: it is dropped (the rest of it skipped), and this is told once per line. */
+  onSseOverflow?(limitBytes: number): void;
 }
+
+/** Longest line kept: an endless `data:` line is cut off here instead of filling memory. */
+export const MAX_SSE_LINE_BYTES = 8 * 1024 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -18,14 +23,20 @@ const SPACE = 0x20;
  */
 export class SseParser {
   private readonly handler: SseDataHandler;
-  /** Bytes of a line not yet terminated, carried over from earlier chunks. */
-  private carry: Buffer | null = null;
+  /** Bytes of a line not yet terminated, carried over from earlier chunks; joined once, when it ends (linear in its length). */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  /** The line being read is over the cap: skip to its end. */
+  private skipping = false;
   /** The previous chunk ended in CR: a leading LF of the next chunk belongs to it. */
   private pendingCr = false;
   private data: string | null = null;
   private atStart = true;
 
-  constructor(handler: SseDataHandler) {
+  constructor(
+    handler: SseDataHandler,
+    private readonly maxLineBytes = MAX_SSE_LINE_BYTES,
+  ) {
     this.handler = handler;
   }
 
@@ -54,27 +65,51 @@ export class SseParser {
       }
       start = i + 1;
     }
-    if (start < n) {
-      const rest = chunk.subarray(start, n);
-      this.carry = this.carry === null ? Buffer.from(rest) : Buffer.concat([this.carry, rest]);
+    if (start < n && !this.skipping) {
+      this.carryBytes += n - start;
+      if (this.carryBytes > this.maxLineBytes) {
+        this.carry = [];
+        this.carryBytes = 0;
+        this.skipping = true;
+        this.handler.onSseOverflow?.(this.maxLineBytes);
+      } else this.carry.push(Buffer.from(chunk.subarray(start, n)));
     }
+  }
+
+  private takeCarry(tail?: Buffer): Buffer {
+    const parts = tail === undefined ? this.carry : [...this.carry, tail];
+    const line = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this.carry = [];
+    this.carryBytes = 0;
+    return line;
   }
 
   /** End of the body: a last unterminated line and a last event without its blank line still count. */
   end(): void {
-    if (this.carry !== null) {
-      const line = this.carry;
-      this.carry = null;
+    if (this.carry.length > 0) {
+      const line = this.takeCarry();
       this.processLine(line, 0, line.length);
     }
+    this.skipping = false;
     this.dispatch();
   }
 
   private endLine(chunk: Buffer, start: number, end: number): void {
-    if (this.carry !== null) {
-      const line = Buffer.concat([this.carry, chunk.subarray(start, end)]);
-      this.carry = null;
+    if (this.skipping) {
+      // The end of an over-long line: nothing of it is kept.
+      this.skipping = false;
+      return;
+    }
+    if (this.carry.length > 0) {
+      if (this.carryBytes + (end - start) > this.maxLineBytes) {
+        this.takeCarry();
+        this.handler.onSseOverflow?.(this.maxLineBytes);
+        return;
+      }
+      const line = this.takeCarry(chunk.subarray(start, end));
       this.processLine(line, 0, line.length);
+    } else if (end - start > this.maxLineBytes) {
+      this.handler.onSseOverflow?.(this.maxLineBytes);
     } else {
       this.processLine(chunk, start, end);
     }

@@ -1,6 +1,12 @@
 export const KIB = 1024;
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * 1024 * 1024;
+/**
+ * Most input (or output) tokens one trace request may have: above the context of every model in
+ * the catalogue (128 Ki) and of the longest-context open models (1 Mi), and small enough that a
+ * prompt of this length is a few MiB to build and send.
+ */
+export const MAX_REQUEST_TOKENS = 2 * 1024 * 1024;
 /** Tokens per KV block: the vLLM / OrbitFlow granularity. */
 export const BLOCK_TOKENS = 16;
 

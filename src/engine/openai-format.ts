@@ -28,8 +28,13 @@ export class ApiError extends Error {
   }
 }
 
+/** The OpenAI error object, `{"error": {message, type, param, code}}`, which the official SDKs read. */
+export function errorObject(status: number, message: string, type: string): { error: { message: string; type: string; param: null; code: number } } {
+  return { error: { message, type, param: null, code: status } };
+}
+
 export function errorBody(status: number, message: string, type: string): string {
-  return JSON.stringify({ object: 'error', message, type, param: null, code: status });
+  return JSON.stringify(errorObject(status, message, type));
 }
 
 export const DEFAULT_MAX_TOKENS = 16;

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ModelSpec } from '../core/model-spec.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
+import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { Profile } from '../profile/format.js';
@@ -9,7 +11,7 @@ import { WallClock } from './clock.js';
 import { eventJson, parsePlacementBody, refusalStatus, PlacementBodyError, stateJson } from './control-protocol.js';
 import { EngineCore, ENGINE_DEFAULTS, type EngineConfig } from './engine-core.js';
 import {
-  ApiError, chatChunk, chatResponse, chatRoleChunk, completionChunk, completionResponse, DONE, errorBody, parseRequest,
+  ApiError, chatChunk, chatResponse, chatRoleChunk, completionChunk, completionResponse, DONE, errorBody, errorObject, parseRequest,
   tokenText, usage, usageChunk, type ApiKind, type ParsedRequest, type StreamHead,
 } from './openai-format.js';
 import { EngineMetrics } from './prometheus.js';
@@ -50,8 +52,12 @@ export interface EngineServer {
   core: EngineCore;
   /** Wall-clock timer lag of the steps so far: Σ|actual − planned| and the worst, ms of engine time. */
   drift(): { steps: number; meanMs: number; maxMs: number };
-  /** Stop accepting, cancel in-flight requests (their streams end), stop the engine loop. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting (new requests get 503), give the requests in flight up to `graceMs` (default 0)
+   * to finish, then fail the rest explicitly (a stream gets an error event, then [DONE]), and stop
+   * the engine loop.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export function budgetBlocksOf(cost: CostModel, c: { gpuKvBlocks?: number; gpuKvGib?: number }): number {
@@ -61,6 +67,8 @@ export function budgetBlocksOf(cost: CostModel, c: { gpuKvBlocks?: number; gpuKv
 }
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** An oversized body is read to its end (so the client gets the 413, not a reset) up to this; beyond, the connection is dropped. */
+const MAX_DRAIN_BYTES = 256 * 1024 * 1024;
 
 interface Stream {
   res: ServerResponse;
@@ -107,6 +115,9 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
   let driftMax = 0;
   let driftSteps = 0;
   let loopError: Error | null = null;
+  /** Why requests still in flight are being ended by the engine (shutdown, a stopped loop); null while serving. */
+  let endingReason: string | null = null;
+  let onDrained: (() => void) | null = null;
 
   core.onStep((b: StepBreakdown) => {
     metrics.observe(b);
@@ -131,18 +142,19 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
 
   const readJson = (req: IncomingMessage): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
+      let chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_BODY_BYTES) {
-          reject(new ApiError(413, `request body over ${MAX_BODY_BYTES} bytes`));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
+        if (size > MAX_DRAIN_BYTES) req.destroy();
+        else if (size > MAX_BODY_BYTES) chunks = [];
+        else chunks.push(c);
       });
       req.on('end', () => {
+        if (size > MAX_BODY_BYTES) {
+          reject(new ApiError(413, `request body of ${size} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
+          return;
+        }
         const text = Buffer.concat(chunks).toString('utf8');
         try {
           resolve(JSON.parse(text));
@@ -180,6 +192,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
       stream.done = true;
       streams.delete(stream);
       core.release(id);
+      if (streams.size === 0) onDrained?.();
     };
     core.submit({
       id,
@@ -204,8 +217,11 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
           if (stream.done) return;
           end();
           if (reason === 'abort') {
-            // The client went away or the server is shutting down.
-            if (!res.writableEnded) res.end();
+            // The client went away (nothing to tell it), or the engine ends the request: say so, never just stop.
+            if (endingReason !== null && !res.writableEnded) {
+              if (p.stream) res.end(`data: ${errorBody(503, endingReason, 'ServiceUnavailableError')}\n\n${DONE}`);
+              else sendError(res, 503, endingReason, 'ServiceUnavailableError');
+            } else if (!res.writableEnded) res.end();
             return;
           }
           if (reason === 'rejected') {
@@ -284,7 +300,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
         if (result.ok) sendJson(res, 200, { applied_at_step: result.appliedAtStep, step: core.step });
         else {
           const status = refusalStatus(result.code);
-          sendJson(res, status, { ...JSON.parse(errorBody(status, result.reason, status === 409 ? 'Conflict' : 'BadRequestError')), reason: result.code, step: core.step });
+          sendJson(res, status, { ...errorObject(status, result.reason, status === 409 ? 'Conflict' : 'BadRequestError'), reason: result.code, step: core.step });
         }
         return;
       }
@@ -319,15 +335,21 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
   server.keepAliveTimeout = 65_000;
   const host = cfg.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onListenError = (e: NodeJS.ErrnoException): void => {
+      // A port in use or an address that is not this machine's: the user's choice, not a bug.
+      const what = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOTFOUND' || e.code === 'EADDRNOTAVAIL' ? 'not an address of this machine' : (e.code ?? e.message);
+      reject(new OrbitflowError('OF_ENGINE_LISTEN', `cannot listen on ${host}:${cfg.port ?? 0}: ${what}`, { exitCode: ExitCode.badInput, context: { option: e.code === 'EADDRINUSE' || e.code === 'EACCES' ? '--port' : '--host' } }));
+    };
+    server.once('error', onListenError);
     server.listen(cfg.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.off('error', onListenError);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
   loop.start().catch((e: unknown) => {
     loopError = e as Error;
+    endingReason = `engine loop stopped: ${loopError.message}`;
     for (const r of core.snapshot().requests) core.cancel(r.id);
   });
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -338,11 +360,23 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
     port,
     core,
     drift: () => ({ steps: driftSteps, meanMs: driftSteps > 0 ? driftSum / driftSteps : 0, maxMs: driftMax }),
-    async close(): Promise<void> {
+    async close(opts: { graceMs?: number } = {}): Promise<void> {
       if (closing) return;
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Cancel in-flight requests: their listeners end the streams.
+      const graceMs = opts.graceMs ?? 0;
+      if (streams.size > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(graceMs, MAX_TIMER_MS));
+          onDrained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        onDrained = null;
+      }
+      // What is still running is failed explicitly: its listener sends the error event and [DONE].
+      endingReason ??= `the engine is shutting down${graceMs > 0 ? ` (the request did not finish within the ${graceMs / 1000} s grace period)` : ''}`;
       for (const r of core.snapshot().requests) core.cancel(r.id);
       for (const s of subscribers) s.end();
       subscribers.clear();

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parseJsonText } from '../core/json-text.js';
-import { ExitCode, inputError, OrbitflowError } from '../core/errors.js';
+import { inputError } from '../core/errors.js';
+import { readInputFile } from '../core/input-file.js';
 import { sha256Hex } from '../core/hash.js';
 import { PROFILE_SCHEMA, type Profile } from './format.js';
 
@@ -130,15 +130,7 @@ export interface LoadedProfile {
 }
 
 export function loadProfile(file: string): LoadedProfile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new OrbitflowError('OF_PROFILE_READ', `${file}: cannot read profile (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      exitCode: ExitCode.badInput,
-      context: { file },
-    });
-  }
+  const text = readInputFile(file, { what: 'profile', code: 'OF_PROFILE_READ' });
   const raw = parseJsonText(text, file, 'OF_PROFILE_JSON') as Json;
   return { profile: validateProfile(raw, file), file, sha256: sha256Hex(text) };
 }

@@ -71,10 +71,28 @@ function similar(a: string, b: string): boolean {
   return parts.some((p) => a.includes(p));
 }
 
+const VLLM_LATENCY_KEY = /^(?:mean|median|std|p[0-9.]+)_(ttft|tpot|itl|e2el)_ms$/;
+
+/**
+ * Whether the value at `path` is a statistic over no samples: a latency of 0 from no successful
+ * request (vLLM's convention for an empty set) is no measurement, and must not pass a gate.
+ */
+function overNoSamples(result: unknown, path: readonly string[]): boolean {
+  const samples = lookup(result, ['latency_samples']) as Record<string, number> | undefined | null;
+  const flat = path.length === 1 ? VLLM_LATENCY_KEY.exec(path[0]) : null;
+  if (flat && samples) return samples[flat[1]] === 0;
+  // A distribution object (tbt_ms, schedule_lag_ms, …) carries its own count.
+  if (path.length === 2 && path[1] !== 'count') {
+    const count = lookup(result, [path[0], 'count']);
+    return count === 0;
+  }
+  return false;
+}
+
 export function checkAssertions(asserts: readonly Assertion[], result: unknown): AssertionOutcome[] {
   return asserts.map((a) => {
     const v = lookup(result, a.path);
-    const actual = typeof v === 'number' && Number.isFinite(v) ? v : null;
+    const actual = typeof v === 'number' && Number.isFinite(v) && !overNoSamples(result, a.path) ? v : null;
     let passed = false;
     if (actual !== null) {
       switch (a.op) {

@@ -42,7 +42,7 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
     const tpot = tpotMs(r);
     ttfts.push(ttft);
     e2els.push(e2el);
-    if (n > 1) tpots.push(tpot);
+    if (hasTpot(r)) tpots.push(tpot);
     const c = r.chunkMs;
     for (let k = 1; k < c.length; k++) itls.push(c[k] - c[k - 1]);
     if (goodput !== undefined) {
@@ -78,6 +78,24 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
   out.max_output_tokens_per_s = maxOutputTokensPerS(records);
   out.max_concurrent_requests = maxConcurrentRequests(records);
   return out;
+}
+
+/** A request has a TPOT sample when it produced more than one token (vLLM). */
+function hasTpot(r: RequestRecord): boolean {
+  return outputTokens(r) > 1;
+}
+
+/** How many samples each latency statistic of computeVllmMetrics is over (0: its value, 0, measures nothing). */
+export function latencySampleCounts(records: readonly RequestRecord[]): Record<LatencyMetric, number> {
+  const n = { ttft: 0, tpot: 0, itl: 0, e2el: 0 };
+  for (const r of records) {
+    if (!isSuccess(r)) continue;
+    n.ttft++;
+    n.e2el++;
+    if (hasTpot(r)) n.tpot++;
+    n.itl += Math.max(0, r.chunkMs.length - 1);
+  }
+  return n;
 }
 
 /**

@@ -13,7 +13,11 @@ import type { Clock } from './clock.js';
 import type { Endpoint } from './endpoint.js';
 import { apiPath, type ApiKind } from './request-body.js';
 import type { ErrorCause, RequestRecord } from './request-record.js';
+import { isRedirect, redirectRefusal, requestOptions } from '../core/http-call.js';
+import { redact } from '../core/redact.js';
+import { setLongTimeout, type LongTimeout } from '../core/timers.js';
 import { SseParser, type SseDataHandler } from '../core/sse-parser.js';
+import { streamEndProblem, usageProblem } from './stream-checks.js';
 
 export interface ClientOptions {
   endpoint: Endpoint;
@@ -43,7 +47,9 @@ export interface OpenAiClient {
   close(): void;
 }
 
-const EXCERPT_BYTES = 240;
+/** Body bytes kept for an error detail; details are cut to DETAIL_CHARS after redaction, so a cut never leaves part of a secret. */
+const EXCERPT_BYTES = 4096;
+const DETAIL_CHARS = 300;
 
 export function createOpenAiClient(opts: ClientOptions, listener: ClientListener): OpenAiClient {
   const mod = opts.endpoint.protocol === 'https:' ? https : http;
@@ -54,7 +60,7 @@ export function createOpenAiClient(opts: ClientOptions, listener: ClientListener
     maxFreeSockets: Number.isFinite(maxSockets) ? maxSockets : 65536,
     scheduling: 'fifo',
   });
-  const path = `${opts.endpoint.pathPrefix}${apiPath(opts.api)}`;
+  const path = apiPath(opts.api);
   const live = new Set<StreamingRequest>();
   const shared: Shared = { opts, listener, agent, mod, path, live, isChat: opts.api === 'chat' };
   return {
@@ -95,7 +101,7 @@ class StreamingRequest implements SseDataHandler {
   /** Clock reading of the socket read being parsed: every event in it arrived then. */
   private readNowMs = 0;
   private finished = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimeout | null = null;
   private excerpt = '';
   private streaming = false;
   private gotResponse = false;
@@ -103,6 +109,9 @@ class StreamingRequest implements SseDataHandler {
   private body: Buffer | null = null;
   private retried = false;
   private contentType = '';
+  private location: string | undefined;
+  private sawDone = false;
+  private finishReason: string | null = null;
 
   constructor(sh: Shared, rec: RequestRecord, t0Ms: number) {
     this.sh = sh;
@@ -117,7 +126,7 @@ class StreamingRequest implements SseDataHandler {
     this.sentAtMs = opts.clock.now();
     this.rec.sentMs = this.sentAtMs - this.t0Ms;
     this.body = body;
-    if (this.issue()) this.timer = setTimeout(this.onTimeout, opts.requestTimeoutMs);
+    if (this.issue()) this.timer = setLongTimeout(this.onTimeout, opts.requestTimeoutMs);
   }
 
   private issue(): boolean {
@@ -131,7 +140,7 @@ class StreamingRequest implements SseDataHandler {
       'x-request-id': `orbitflow-${this.rec.index}`,
     };
     try {
-      const req = mod.request({ hostname: opts.endpoint.hostname, port: opts.endpoint.port, path, method: 'POST', headers, agent });
+      const req = mod.request({ ...requestOptions(opts.endpoint, path, 'POST', headers), agent });
       this.req = req;
       req.on('response', this.onResponse);
       req.on('error', this.onRequestError);
@@ -153,6 +162,7 @@ class StreamingRequest implements SseDataHandler {
     this.body = null;
     this.rec.httpStatus = status;
     this.contentType = String(res.headers['content-type'] ?? '');
+    this.location = res.headers.location;
     this.streaming = status === 200;
     res.on('data', this.onData);
     res.on('end', this.onEnd);
@@ -174,8 +184,12 @@ class StreamingRequest implements SseDataHandler {
     if (this.finished) return;
     if (!this.streaming) {
       const s = this.rec.httpStatus;
+      if (isRedirect(s)) {
+        this.fail('http_other', redirectRefusal(s, this.location));
+        return;
+      }
       const cause: ErrorCause = s >= 400 && s < 500 ? 'http_4xx' : s >= 500 && s < 600 ? 'http_5xx' : 'http_other';
-      this.fail(cause, `HTTP ${s}: ${oneLine(this.excerpt).slice(0, EXCERPT_BYTES)}`);
+      this.fail(cause, `HTTP ${s}: ${this.excerpt}`);
       return;
     }
     this.readNowMs = this.sh.opts.clock.now();
@@ -184,6 +198,11 @@ class StreamingRequest implements SseDataHandler {
     if (this.rec.chunkMs.length === 0) {
       const what = this.contentType.includes('text/event-stream') ? 'the stream ended without a token' : `content-type '${this.contentType}': the server did not stream`;
       this.fail('no_tokens', what);
+      return;
+    }
+    const problem = streamEndProblem(this.rec, this.sawDone, this.finishReason);
+    if (problem !== null) {
+      this.fail(problem.cause, problem.detail);
       return;
     }
     this.finish('ok', null, null);
@@ -218,32 +237,48 @@ class StreamingRequest implements SseDataHandler {
     this.fail('timeout', `no complete response within ${this.sh.opts.requestTimeoutMs} ms`);
   };
 
+  onSseOverflow(limitBytes: number): void {
+    this.fail('bad_sse', `a data line longer than ${limitBytes} bytes`);
+  }
+
   onSseData(data: string): void {
     if (this.finished) return;
-    if (data === '[DONE]') return;
+    if (data === '[DONE]') {
+      this.sawDone = true;
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(data);
     } catch {
-      this.fail('bad_sse', `data line is not JSON: ${oneLine(data).slice(0, 120)}`);
+      this.fail('bad_sse', `data line is not JSON: ${data.slice(0, EXCERPT_BYTES)}`);
       return;
     }
     if (typeof msg !== 'object' || msg === null) {
-      this.fail('bad_sse', `data line is not a JSON object: ${oneLine(data).slice(0, 120)}`);
+      this.fail('bad_sse', `data line is not a JSON object: ${data.slice(0, EXCERPT_BYTES)}`);
       return;
     }
-    const m = msg as { choices?: unknown; usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } | null; error?: unknown };
+    const m = msg as { choices?: unknown; usage?: unknown; error?: unknown };
     if (m.error !== undefined && m.error !== null && m.choices === undefined) {
       const e = m.error as { message?: unknown };
-      this.fail('server_error', oneLine(typeof e?.message === 'string' ? e.message : JSON.stringify(m.error)).slice(0, EXCERPT_BYTES));
+      this.fail('server_error', typeof e?.message === 'string' ? e.message : JSON.stringify(m.error));
       return;
     }
     const rec = this.rec;
     const choices = m.choices;
     const hasChoices = Array.isArray(choices) && choices.length > 0;
     let tokens = -1;
-    const usage = m.usage;
-    if (usage !== undefined && usage !== null) {
+    if (hasChoices) {
+      const fr = (choices as Array<{ finish_reason?: unknown }>)[0]?.finish_reason;
+      if (typeof fr === 'string') this.finishReason = fr;
+    }
+    if (m.usage !== undefined && m.usage !== null) {
+      const bad = usageProblem(m.usage, rec, hasChoices);
+      if (bad !== null) {
+        this.fail('bad_usage', bad);
+        return;
+      }
+      const usage = m.usage as { completion_tokens?: unknown; prompt_tokens?: unknown };
       const ct = usage.completion_tokens;
       if (typeof ct === 'number') {
         if (hasChoices) {
@@ -273,14 +308,16 @@ class StreamingRequest implements SseDataHandler {
 
   fail(cause: ErrorCause, detail: string): void {
     if (this.finished) return;
-    this.finish('failed', cause, detail);
+    // Details quote what the server sent, which may echo the key: redacted whole, then cut.
+    const text = oneLine(redact(detail));
+    this.finish('failed', cause, text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text);
     this.req?.destroy();
   }
 
   private finish(status: 'ok' | 'failed', cause: ErrorCause | null, detail: string | null): void {
     this.finished = true;
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = null;
     }
     this.sh.live.delete(this);

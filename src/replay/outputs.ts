@@ -1,6 +1,7 @@
-import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/output-files.js';
+import { redact } from '../core/redact.js';
 import { e2elMs, hasContinuousUsage, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
 import type { RunResult } from './run-result.js';
 
@@ -38,26 +39,23 @@ export function requestLine(r: RequestRecord): Record<string, unknown> {
   };
 }
 
-/** `--out DIR`: result.json, requests.jsonl, summary.md. */
+function* requestLines(records: readonly RequestRecord[]): Generator<string> {
+  for (const r of records) yield redact(`${JSON.stringify(requestLine(r))}\n`);
+}
+
+/** The files of `--out DIR`, in the order they are written: result.json last, so its presence means the set is whole. */
+export const RUN_OUTPUT_FILES = ['requests.jsonl', 'summary.md', 'result.json'] as const;
+
+/**
+ * `--out DIR` (made by prepareOutputDir before the run): requests.jsonl, summary.md, result.json,
+ * each written atomically, so an interrupted write leaves whole files or none, never half of one,
+ * and redacted (no secret the server echoed, in an error or a model name, is stored).
+ */
 export async function writeRunOutputs(dir: string, result: RunResult, records: readonly RequestRecord[], summaryMarkdown: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const fh = await open(join(dir, 'requests.jsonl'), 'w');
-    try {
-      let batch = '';
-      for (const r of records) {
-        batch += `${JSON.stringify(requestLine(r))}\n`;
-        if (batch.length > 1 << 20) {
-          await fh.write(batch);
-          batch = '';
-        }
-      }
-      if (batch) await fh.write(batch);
-    } finally {
-      await fh.close();
-    }
-    await writeFile(join(dir, 'summary.md'), summaryMarkdown);
+    await writeFileAtomic(join(dir, 'requests.jsonl'), requestLines(records));
+    await writeFileAtomic(join(dir, 'summary.md'), redact(summaryMarkdown));
+    await writeFileAtomic(join(dir, 'result.json'), redact(`${JSON.stringify(result, null, 2)}\n`));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new OrbitflowError('OF_REPLAY_OUT', `--out ${dir}: cannot write results: ${err.code ?? err.message}`, {

@@ -10,6 +10,11 @@ import type { TraceRequest } from '../trace/types.js';
  *  timeout       the request ran past --request-timeout-s (a stalled server, a body that never ends)
  *  deadline      the run's global deadline aborted it
  *  no_tokens     HTTP 200 and a clean end, but no token chunk ever arrived
+ *  truncated     the stream ended without its `[DONE]`, or the server's usage counts fewer tokens
+ *                than max_tokens (every request is sent with ignore_eos)
+ *  bad_usage     the server's usage numbers contradict the stream or the request (not a finite
+ *                whole count, more tokens than asked, a count that goes down, fewer tokens than
+ *                token messages)
  *  interrupted   Ctrl-C / SIGTERM aborted it (or it was still queued)
  *  client        the request could not be built or sent (a bug or a local resource limit)
  */
@@ -24,6 +29,8 @@ export type ErrorCause =
   | 'timeout'
   | 'deadline'
   | 'no_tokens'
+  | 'truncated'
+  | 'bad_usage'
   | 'interrupted'
   | 'client';
 
@@ -38,6 +45,8 @@ export const ERROR_CAUSES: readonly ErrorCause[] = [
   'timeout',
   'deadline',
   'no_tokens',
+  'truncated',
+  'bad_usage',
   'interrupted',
   'client',
 ];

@@ -1,3 +1,4 @@
+import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
 import type { TraceRequest } from '../trace/types.js';
 import type { Clock } from './clock.js';
@@ -9,7 +10,7 @@ import { createPacer } from './pacer.js';
 import { createPrecisionClock } from './precision-clock.js';
 import type { PromptMode } from './prompt.js';
 import { buildRequestBody, type ApiKind } from './request-body.js';
-import { createRecord, type RequestRecord } from './request-record.js';
+import { createRecord, type ErrorCause, type RequestRecord } from './request-record.js';
 import { buildRunResult, type RunMetadata, type RunResult } from './run-result.js';
 
 export interface ReplayConfig {
@@ -57,6 +58,34 @@ export interface ReplayHooks {
 export interface ReplayOutcome {
   result: RunResult;
   records: RequestRecord[];
+  /** A subscriber threw (a bug): the run was stopped there, and this is what was thrown. */
+  internalError: Error | null;
+}
+
+/**
+ * The hooks, each made unable to throw into the client's socket callbacks: the first exception is
+ * handed to `onError` (which stops the run, keeping what was measured) and later calls are skipped.
+ */
+function guardHooks(hooks: ReplayHooks, onError: (e: Error) => void): ReplayHooks {
+  let failed = false;
+  const guard = <A extends unknown[]>(fn: ((...args: A) => void) | undefined): ((...args: A) => void) | undefined =>
+    fn === undefined
+      ? undefined
+      : (...args: A) => {
+          if (failed) return;
+          try {
+            fn(...args);
+          } catch (e) {
+            failed = true;
+            onError(e instanceof Error ? e : new Error(String(e)));
+          }
+        };
+  return {
+    onStart: guard(hooks.onStart?.bind(hooks)),
+    onRequestEvent: guard(hooks.onRequestEvent?.bind(hooks)),
+    onTokenChunk: guard(hooks.onTokenChunk?.bind(hooks)),
+    onFinish: guard(hooks.onFinish?.bind(hooks)),
+  };
 }
 
 /**
@@ -64,7 +93,13 @@ export interface ReplayOutcome {
  * and turn the records into the run result. `signal` (Ctrl-C) stops it early: queued requests
  * fail as `interrupted`, in-flight ones are aborted, and the partial result comes back.
  */
-export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
+export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
+  let internalError: Error | null = null;
+  // Stopped from a microtask: the hook may have thrown inside a client callback.
+  const hooks = guardHooks(given, (e) => {
+    internalError = e;
+    queueMicrotask(() => stopEarly('client', `run stopped by an internal error: ${e.message}`));
+  });
   const probe = await probeEndpoint(config.endpoint, config.headers, config.probeTimeoutMs ?? 3000);
   const modelName = config.modelName ?? probe.modelIds[0] ?? 'default';
 
@@ -111,14 +146,31 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     listener,
   );
 
+  // A body that cannot be built (a local resource limit) fails that request, never the run.
+  const prepare = (i: number): void => {
+    try {
+      prepared.set(i, buildRequestBody(requests[i], bodyOpts));
+    } catch {
+      // start() builds it again and records why it failed.
+    }
+  };
+  /** Ends a request that was never sent. */
+  const failUnsent = (i: number, cause: ErrorCause, detail: string, nowMs: number): void => {
+    const rec = records[i];
+    rec.status = 'failed';
+    rec.errorCause = cause;
+    rec.errorDetail = detail;
+    rec.doneMs = nowMs - t0;
+    finishedCount++;
+    hooks.onRequestEvent?.('done', rec);
+  };
+
   // The first request is due at t0: build its body before the clock starts.
-  if (n > 0) prepared.set(0, buildRequestBody(requests[0], bodyOpts));
+  if (n > 0) prepare(0);
   const t0 = clock.now();
   hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
   const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
-    prepare(i) {
-      prepared.set(i, buildRequestBody(requests[i], bodyOpts));
-    },
+    prepare,
     release(i, nowMs) {
       releasedCount++;
       const rec = records[i];
@@ -126,27 +178,28 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
       rec.status = 'queued';
       hooks.onRequestEvent?.('released', rec);
     },
-    start(i) {
+    start(i, nowMs) {
       let body = prepared.get(i);
       if (body !== undefined) prepared.delete(i);
-      else body = buildRequestBody(requests[i], bodyOpts);
+      else {
+        try {
+          body = buildRequestBody(requests[i], bodyOpts);
+        } catch (e) {
+          failUnsent(i, 'client', `cannot build the request body: ${(e as Error).message}`, nowMs);
+          pacer.finished();
+          checkDone();
+          return;
+        }
+      }
       client.send(records[i], body, t0);
       hooks.onRequestEvent?.('sent', records[i]);
     },
   });
 
-  const stopEarly = (cause: 'interrupted' | 'deadline', detail: string): void => {
+  const stopEarly = (cause: 'interrupted' | 'deadline' | 'client', detail: string): void => {
     if (!Number.isNaN(endMs)) return;
     endMs = clock.now();
-    for (const i of pacer.stop()) {
-      const rec = records[i];
-      rec.status = 'failed';
-      rec.errorCause = cause;
-      rec.errorDetail = `${detail} while queued for a concurrency slot`;
-      rec.doneMs = endMs - t0;
-      finishedCount++;
-      hooks.onRequestEvent?.('done', rec);
-    }
+    for (const i of pacer.stop()) failUnsent(i, cause, `${detail} while queued for a concurrency slot`, endMs);
     client.abortAll(cause, detail);
     releasedAll = true;
     checkDone();
@@ -158,7 +211,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
   const deadlineMs = config.deadlineMs ?? traceDurationS * 1000 + config.requestTimeoutMs + 10_000;
-  const deadline = setTimeout(() => stopEarly('deadline', `run deadline of ${Math.round(deadlineMs)} ms reached`), Math.min(deadlineMs, 2 ** 31 - 1));
+  const deadline = setLongTimeout(() => stopEarly('deadline', `run deadline of ${Math.round(deadlineMs)} ms reached`), deadlineMs);
 
   try {
     await pacer.run();
@@ -166,7 +219,7 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     checkDone();
     await done;
   } finally {
-    clearTimeout(deadline);
+    deadline.clear();
     signal?.removeEventListener('abort', onAbort);
     client.close();
     if (config.clock === undefined) clock.close();
@@ -203,7 +256,8 @@ export async function runReplay(config: ReplayConfig, hooks: ReplayHooks = {}, s
     interrupted,
     metadata,
   });
-  const outcome = { result, records };
+  result.internal_error = internalError === null ? null : (internalError as Error).message;
+  const outcome: ReplayOutcome = { result, records, internalError };
   hooks.onFinish?.(outcome);
   return outcome;
 }

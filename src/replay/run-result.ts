@@ -1,6 +1,6 @@
 import { computeSlo, type SloAttainment, type SloSpec } from './metrics-slo.js';
 import { pooledTbt, type TbtSource } from './metrics-tbt.js';
-import { computeVllmMetrics, type GoodputSpec } from './metrics-vllm.js';
+import { computeVllmMetrics, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
 import { ERROR_CAUSES, type ErrorCause, type RequestRecord } from './request-record.js';
 import { distribution, type Distribution } from './summary-stats.js';
 
@@ -65,6 +65,8 @@ export interface RunResult {
   slo_attainment: SloAttainment | null;
   token_goodput: number | null;
   tbt_ms: Distribution;
+  /** Samples behind each latency statistic: with 0, its value (0, as vLLM reports) measures nothing, and no --assert on it passes. */
+  latency_samples: Record<LatencyMetric | 'tbt', number>;
   tbt_source: TbtSource;
   chunk_token_ratio: number;
   schedule_lag_ms: Distribution;
@@ -73,6 +75,8 @@ export interface RunResult {
   degraded: boolean;
   degraded_reasons: string[];
   interrupted: boolean;
+  /** Set when a bug stopped the run early (exit 70): the results are partial. */
+  internal_error: string | null;
   assertions: AssertionOutcome[];
   metadata: RunMetadata;
   /** Filled by the controller issue; null until then. Renderers print it when present. */
@@ -147,6 +151,7 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
     slo_attainment: slo.attainment,
     token_goodput: slo.tokenGoodput,
     tbt_ms: distribution(tbt.samplesMs, inp.percentiles),
+    latency_samples: { ...latencySampleCounts(issued), tbt: tbt.samplesMs.length },
     tbt_source: tbt.source,
     chunk_token_ratio: tbt.chunkTokenRatio,
     schedule_lag_ms: lag,
@@ -155,6 +160,7 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
     degraded: reasons.length > 0,
     degraded_reasons: reasons,
     interrupted: inp.interrupted,
+    internal_error: null,
     assertions: [],
     metadata: inp.metadata,
     controller: inp.controller ?? null,

@@ -1,34 +1,40 @@
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { OrbitflowError, ExitCode } from '../core/errors.js';
+import { checkInputFile } from '../core/input-file.js';
 import type { TraceFormat } from './types.js';
 import { AZURE_COLUMNS } from './read-azure.js';
 import { BURSTGPT_COLUMNS } from './read-burstgpt.js';
 
 const PROBE_BYTES = 64 * 1024;
+/** How far the first line is looked for: a JSONL row can be long (hash_ids of a 1 M-token prompt). */
+const MAX_FIRST_LINE_BYTES = 16 * 1024 * 1024;
 
 /** Throws exit 2 naming the file when it is missing or not a regular file; returns its size. */
 export function checkTraceFile(file: string): number {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new OrbitflowError('OF_TRACE_FILE', `${file}: not a regular file`, { exitCode: ExitCode.badInput, context: { file } });
-    size = st.size;
-    accessSync(file, constants.R_OK);
-  } catch (err) {
-    if (OrbitflowError.is(err)) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new OrbitflowError('OF_TRACE_FILE', `${file}: ${what}`, { exitCode: ExitCode.badInput, context: { file } });
-  }
-  return size;
+  return checkInputFile(file, { what: 'trace', code: 'OF_TRACE_FILE' });
 }
 
+/** The start of the file: at least PROBE_BYTES, and on to the end of its first non-blank line (up to a cap). */
 function head(file: string): string {
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(PROBE_BYTES);
-    const n = readSync(fd, buf, 0, PROBE_BYTES, 0);
-    return buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    const parts: Buffer[] = [];
+    let total = 0;
+    let content = false;
+    let lineEnded = false;
+    while (!lineEnded && total < MAX_FIRST_LINE_BYTES) {
+      const buf = Buffer.alloc(PROBE_BYTES);
+      const n = readSync(fd, buf, 0, PROBE_BYTES, total);
+      if (n === 0) break;
+      parts.push(buf.subarray(0, n));
+      total += n;
+      for (let i = 0; i < n && !lineEnded; i++) {
+        const b = buf[i];
+        if (b === 0x0a) lineEnded = content;
+        else if (b !== 0x20 && b !== 0x09 && b !== 0x0d) content = true;
+      }
+    }
+    return Buffer.concat(parts, total).toString('utf8').replace(/^\uFEFF/, '');
   } finally {
     closeSync(fd);
   }

@@ -2,14 +2,14 @@ import { usageError } from '../core/errors.js';
 import { ArrivalMixer } from './arrival-mixer.js';
 import { parseColumnMap } from './columns.js';
 import { checkTraceFile, detectFormat } from './detect.js';
-import { DEFAULT_TRACE_OPTIONS, type TraceOptions } from './options.js';
+import { DEFAULT_TRACE_OPTIONS, TRANSFORM_BOUNDS, type TraceOptions } from './options.js';
 import { QuantisationDetector } from './quantisation.js';
 import { readAzure } from './read-azure.js';
 import { readBurstGpt } from './read-burstgpt.js';
 import { readGenericCsv, readGenericJsonl } from './read-generic.js';
 import { readMooncake } from './read-mooncake.js';
 import { readOrbitflow } from './read-orbitflow.js';
-import { ReaderContext, type RawRow } from './reader-context.js';
+import { ReaderContext, type RawRow, type RowFields } from './reader-context.js';
 import type { TraceFormat, TraceRequest } from './types.js';
 import { emptyStats, warningsFor, type TraceReadStats } from './read-stats.js';
 
@@ -23,20 +23,22 @@ export interface OpenedTrace {
   stats(): TraceReadStats;
 }
 
-const TIME_FIELD: Record<TraceFormat, string> = {
-  azure: 'TIMESTAMP',
-  mooncake: 'timestamp',
-  burstgpt: 'Timestamp',
-  orbitflow: 'arrival_time',
-  csv: 'time',
-  jsonl: 'time',
-  synthetic: 'time',
+const FIELDS: Record<TraceFormat, RowFields> = {
+  azure: { time: 'TIMESTAMP', input: 'ContextTokens', output: 'GeneratedTokens' },
+  mooncake: { time: 'timestamp', input: 'input_length', output: 'output_length' },
+  burstgpt: { time: 'Timestamp', input: 'Request tokens', output: 'Response tokens' },
+  orbitflow: { time: 'arrival_time', input: 'input_length', output: 'output_length' },
+  csv: { time: 'time', input: 'input', output: 'output' },
+  jsonl: { time: 'time', input: 'input', output: 'output' },
+  synthetic: { time: 'time', input: 'input', output: 'output' },
 };
 
 function validate(file: string, o: TraceOptions): void {
-  if (!(o.speedup > 0) || !Number.isFinite(o.speedup)) throw usageError('--speedup', `expected a positive number, got ${o.speedup}`);
-  if (!(o.rateScale > 0) || !Number.isFinite(o.rateScale)) throw usageError('--rate-scale', `expected a positive number, got ${o.rateScale}`);
-  if (!(o.jitterMs >= 0) || !Number.isFinite(o.jitterMs)) throw usageError('--jitter', `expected a non-negative number of ms, got ${o.jitterMs}`);
+  const b = TRANSFORM_BOUNDS;
+  if (!(o.speedup >= b.speedup.min && o.speedup <= b.speedup.max)) throw usageError('--speedup', `expected a number in [${b.speedup.min}, ${b.speedup.max}], got ${o.speedup}`);
+  if (!(o.rateScale > 0 && o.rateScale <= b.rateScale.max)) throw usageError('--rate-scale', `expected a number in (0, ${b.rateScale.max}], got ${o.rateScale}`);
+  if (!(o.jitterMs >= 0 && o.jitterMs <= b.jitterMs.max)) throw usageError('--jitter', `expected a number of ms in [0, ${b.jitterMs.max}], got ${o.jitterMs}`);
+  if (o.maxDurationS !== undefined && !(o.maxDurationS > 0 && Number.isFinite(o.maxDurationS))) throw usageError('--max-duration', `expected a positive number of seconds, got ${o.maxDurationS}`);
   if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit > 0)) throw usageError('--limit', `expected a positive integer, got ${o.limit}`);
   if (o.maxInput !== undefined && !(Number.isInteger(o.maxInput) && o.maxInput > 0)) throw usageError('--max-input', `expected a positive integer, got ${o.maxInput}`);
   if (o.maxOutput !== undefined && !(Number.isInteger(o.maxOutput) && o.maxOutput > 0)) throw usageError('--max-output', `expected a positive integer, got ${o.maxOutput}`);
@@ -59,7 +61,7 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
   if (o.filterModel !== undefined && format !== 'burstgpt') throw usageError('--filter-model', `applies to BurstGPT traces only (${file} is ${format})`);
   if (format === 'synthetic') throw usageError('--format', "'synthetic' is what generators produce, not a file format");
   const columns = format === 'csv' || format === 'jsonl' ? parseColumnMap(o.columns) : undefined;
-  const timeField = columns?.time ?? TIME_FIELD[format];
+  const fields: RowFields = columns !== undefined ? { time: columns.time, input: columns.input, output: columns.output } : FIELDS[format];
   let stats = emptyStats(fileBytes);
 
   const reader = (ctx: ReaderContext): AsyncGenerator<RawRow[]> => {
@@ -84,11 +86,18 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
   async function* requests(): AsyncGenerator<TraceRequest> {
     const s = emptyStats(fileBytes);
     stats = s;
-    const ctx = new ReaderContext(file, o.skipBadRows, timeField);
+    const ctx = new ReaderContext(file, o.skipBadRows, fields);
     const quant = new QuantisationDetector();
     const mixer = new ArrivalMixer<{ row: RawRow; sourceIndex: number }>(o.rateScale, o.jitterMs, o.seed);
     const windowEndS = o.window === undefined ? Infinity : o.window.startS + o.window.durationS;
     const limit = o.limit ?? Infinity;
+    const endS = o.maxDurationS ?? Infinity;
+    // Due after --max-duration: the read stops there (arrivals come out sorted).
+    const pastEnd = (timeS: number): boolean => {
+      if (timeS / o.speedup <= endS) return false;
+      s.stoppedAtMaxDuration = true;
+      return true;
+    };
     let originS: number | undefined;
     let sourceIndex = 0;
     const sync = (): void => {
@@ -115,10 +124,13 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
         s.clampedOutput++;
       }
       const baseId = row.id ?? `r${si}`;
+      const arrivalS = m.timeS / o.speedup;
+      if (s.requestsYielded > 0 && arrivalS - s.lastArrivalS > s.longestGap.s) s.longestGap = { s: arrivalS - s.lastArrivalS, line: row.line };
+      s.lastArrivalS = arrivalS;
       const req: TraceRequest = {
         index: s.requestsYielded++,
         id: m.copy === 0 ? baseId : `${baseId}#${m.copy}`,
-        arrivalS: m.timeS / o.speedup,
+        arrivalS,
         inputTokens,
         outputTokens,
         sourceLine: row.line,
@@ -152,6 +164,10 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
           }
           quant.add(t);
           if (mixer.identity) {
+            if (pastEnd(t)) {
+              reachedEnd = false;
+              break reading;
+            }
             yield finish({ timeS: t, item: { row, sourceIndex: index }, copy: 0 });
             if (s.requestsYielded >= limit) {
               reachedEnd = false;
@@ -160,6 +176,10 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
             continue;
           }
           for (const m of mixer.push(t, { row, sourceIndex: index })) {
+            if (pastEnd(m.timeS)) {
+              reachedEnd = false;
+              break reading;
+            }
             yield finish(m);
             if (s.requestsYielded >= limit) {
               reachedEnd = false;
@@ -170,6 +190,10 @@ export function openTrace(file: string, options: Partial<TraceOptions> = {}): Op
       }
       if (s.requestsYielded < limit) {
         for (const m of mixer.flush()) {
+          if (pastEnd(m.timeS)) {
+            reachedEnd = false;
+            break;
+          }
           yield finish(m);
           if (s.requestsYielded >= limit) break;
         }

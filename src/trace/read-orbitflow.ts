@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../core/input-file.js';
 import { inputError, usageError } from '../core/errors.js';
 import type { RawRow, ReaderContext } from './reader-context.js';
 import { parseFiniteNumber, parseTokens } from './reader-context.js';
+
+/** The artifact format is one JSON object read whole; its files hold ~100 requests. */
+const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
 
 /** Line of each `"request_<i>":` key, so errors in a pretty-printed artifact can name a line. */
 function keyLines(text: string): Map<string, number> {
@@ -28,7 +31,7 @@ export async function* readOrbitflow(ctx: ReaderContext, stepMs: number | undefi
       `${ctx.file} is an OrbitFlow artifact trace whose arrival_time is in decode steps; give the milliseconds per step (e.g. the profiled decode step time, --step-ms 30)`,
     );
   }
-  const text = readFileSync(ctx.file, 'utf8');
+  const text = readInputFile(ctx.file, { what: 'trace', code: 'OF_TRACE_FILE', maxBytes: MAX_ARTIFACT_BYTES });
   ctx.counters.bytesRead = Buffer.byteLength(text);
   let doc: unknown;
   try {
@@ -78,7 +81,7 @@ export async function* readOrbitflow(ctx: ReaderContext, stepMs: number | undefi
       }
       slo = { tpotMs: sPerToken * 1000 };
     }
-    rows.push({
+    const row = {
       order: Number(m[1]),
       line,
       timeS: (arrival * stepMs) / 1000,
@@ -87,7 +90,14 @@ export async function* readOrbitflow(ctx: ReaderContext, stepMs: number | undefi
       id: key,
       class: typeof r.category === 'string' ? r.category : undefined,
       slo,
-    });
+    };
+    const field = (f: string): string => `requests.${key}.${f}`;
+    const bound = ctx.outOfBounds(row, { time: field('arrival_time'), input: field('input_length'), output: field('output_length') });
+    if (bound !== undefined) {
+      ctx.bad(line, bound.field, bound.what);
+      continue;
+    }
+    rows.push(row);
   }
   // A JSON object has no row order: arrival order, ties by request number.
   rows.sort((a, b) => a.timeS - b.timeS || a.order - b.order);

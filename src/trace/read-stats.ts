@@ -1,4 +1,10 @@
-import type { TraceOptions } from './options.js';
+import { LONG_TRACE_S, type TraceOptions } from './options.js';
+
+function duration(s: number): string {
+  if (s >= 2 * 86400) return `${(s / 86400).toFixed(1)} days`;
+  if (s >= 7200) return `${(s / 3600).toFixed(1)} h`;
+  return `${s.toFixed(0)} s`;
+}
 
 /** What reading a trace counted, valid once iteration has finished. */
 export interface TraceReadStats {
@@ -24,8 +30,13 @@ export interface TraceReadStats {
   skippedExamples: string[];
   bytesRead: number;
   fileBytes: number;
-  /** False when --limit or the --window end stopped reading before the end of the file. */
+  /** False when --limit, the --window end or --max-duration stopped reading before the end of the file. */
   readToEnd: boolean;
+  /** Arrival (s, after the speed-up) of the last request yielded, and the longest gap before one. */
+  lastArrivalS: number;
+  longestGap: { s: number; line: number };
+  /** --max-duration cut the trace short. */
+  stoppedAtMaxDuration: boolean;
 }
 
 export function emptyStats(fileBytes: number): TraceReadStats {
@@ -46,6 +57,9 @@ export function emptyStats(fileBytes: number): TraceReadStats {
     bytesRead: 0,
     fileBytes,
     readToEnd: false,
+    lastArrivalS: 0,
+    longestGap: { s: 0, line: 0 },
+    stoppedAtMaxDuration: false,
   };
 }
 
@@ -63,6 +77,13 @@ export function warningsFor(s: TraceReadStats, o: TraceOptions, filterNote: stri
   }
   if (s.clampedInput > 0) w.push(`clamped input tokens of ${s.clampedInput} request${s.clampedInput === 1 ? '' : 's'} to --max-input ${o.maxInput}`);
   if (s.clampedOutput > 0) w.push(`clamped output tokens of ${s.clampedOutput} request${s.clampedOutput === 1 ? '' : 's'} to --max-output ${o.maxOutput}`);
+  if (s.stoppedAtMaxDuration) w.push(`stopped at --max-duration ${o.maxDurationS} s: requests due later are not replayed`);
+  else if (s.lastArrivalS > LONG_TRACE_S) {
+    w.push(
+      `arrivals span ${duration(s.lastArrivalS)} (the longest gap, ${duration(s.longestGap.s)}, ends at line ${s.longestGap.line}): ` +
+        'a replay takes that long; bound it with --max-duration S or --window START:DURATION',
+    );
+  }
   if (s.requestsYielded === 0 && s.readToEnd) w.push('no requests left to replay (after skipped rows, filters, the window and the rate scale)');
   return w;
 }

@@ -1,4 +1,5 @@
 import { inputError } from '../core/errors.js';
+import { MAX_REQUEST_TOKENS } from '../core/units.js';
 
 /**
  * One row as a reader produces it, before rebasing and transforms. `timeS` is seconds from an
@@ -30,10 +31,18 @@ export interface ReaderCounters {
 
 export const MAX_SKIP_EXAMPLES = 5;
 
+/** The names a format gives its time, input and output fields, for error messages. */
+export interface RowFields {
+  time: string;
+  input: string;
+  output: string;
+}
+
 /**
  * What every reader gets: the file, whether to skip bad rows, and `bad()`, the one place a
  * malformed row is reported. `bad()` throws an exit-2 error naming file, line and field unless
- * skipping is on, in which case it counts the row and the reader moves on.
+ * skipping is on, in which case it counts the row and the reader moves on. `accept()` is the one
+ * place a parsed row is checked against the bounds every request must meet to be replayed.
  */
 export class ReaderContext {
   readonly counters: ReaderCounters = { bytesRead: 0, rowsSkipped: 0, rowsFiltered: 0, skippedExamples: [] };
@@ -44,15 +53,33 @@ export class ReaderContext {
   constructor(
     readonly file: string,
     readonly skipBadRows: boolean,
-    /** The time column's name in this format, for "time goes backwards" errors. */
-    readonly timeField: string,
+    readonly fields: RowFields,
   ) {}
 
-  /** Adds a parsed row to `out` unless its time goes backwards (a bad row like any other). */
+  /**
+   * The bounds of a replayable request, or why a row is out of them: a finite time, at least one
+   * input and one output token, and no more than MAX_REQUEST_TOKENS of either (a count of 1e8
+   * would otherwise reach a prompt allocation only when it comes due, mid-run).
+   */
+  outOfBounds(row: RawRow, fields: RowFields = this.fields): { field: string; what: string } | undefined {
+    if (!Number.isFinite(row.timeS)) return { field: fields.time, what: `not a finite time (${row.timeS})` };
+    for (const [field, n] of [[fields.input, row.inputTokens], [fields.output, row.outputTokens]] as const) {
+      if (n < 1) return { field, what: `${n}: a request needs at least 1 token` };
+      if (n > MAX_REQUEST_TOKENS) return { field, what: `${n} is over the ${MAX_REQUEST_TOKENS}-token limit of one request` };
+    }
+    return undefined;
+  }
+
+  /** Adds a parsed row to `out` unless it is out of bounds or its time goes backwards (a bad row like any other). */
   accept(out: RawRow[], row: RawRow): void {
+    const bound = this.outOfBounds(row);
+    if (bound !== undefined) {
+      this.bad(row.line, bound.field, bound.what);
+      return;
+    }
     if (this.prevS !== undefined && row.timeS < this.prevS) {
       const first = this.firstS ?? 0;
-      this.bad(row.line, this.timeField, `time goes backwards (${(row.timeS - first).toFixed(6)} s after the first row, previous row ${(this.prevS - first).toFixed(6)} s)`, 'OF_TRACE_ORDER');
+      this.bad(row.line, this.fields.time, `time goes backwards (${(row.timeS - first).toFixed(6)} s after the first row, previous row ${(this.prevS - first).toFixed(6)} s)`, 'OF_TRACE_ORDER');
       return;
     }
     this.firstS ??= row.timeS;

@@ -9,6 +9,9 @@ import type { ReaderContext } from './reader-context.js';
 // parsing itself. Stopping the iteration early (--limit, the --window end) destroys the file
 // stream, so the rest of the file is never read.
 
+/** A JSONL line longer than this is not a trace row. */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
 export interface Line {
   line: number;
   text: string;
@@ -22,10 +25,24 @@ export async function* readLineBatches(ctx: ReaderContext): AsyncGenerator<Line[
   const stream = createReadStream(ctx.file, { encoding: 'utf8' });
   let line = 0;
   let rest = '';
+  // The pieces of a line longer than a chunk, joined once it ends (re-joining per chunk is quadratic).
+  let long: string[] = [];
+  let longChars = 0;
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       ctx.counters.bytesRead = stream.bytesRead;
-      const text = line === 0 && rest === '' && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+      const text = line === 0 && rest === '' && longChars === 0 && chunk.charCodeAt(0) === 0xfeff ? chunk.slice(1) : chunk;
+      if (text.indexOf('\n') === -1) {
+        long.push(text);
+        longChars += text.length;
+        if (longChars > MAX_LINE_CHARS) throw inputError('OF_TRACE_LINE', ctx.file, line + 1, 'line', `longer than ${MAX_LINE_CHARS / (1024 * 1024)} Mi characters`);
+        continue;
+      }
+      if (longChars > 0) {
+        rest += long.join('');
+        long = [];
+        longChars = 0;
+      }
       const parts = (rest + text).split('\n');
       rest = parts.pop()!;
       const batch: Line[] = new Array(parts.length);
@@ -35,6 +52,7 @@ export async function* readLineBatches(ctx: ReaderContext): AsyncGenerator<Line[
       }
       yield batch;
     }
+    rest += long.join('');
     if (rest !== '') yield [{ line: ++line, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest }];
   } finally {
     stream.destroy();

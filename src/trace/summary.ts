@@ -17,7 +17,7 @@ export interface TokenStats {
 export interface TraceSummary {
   file: string;
   format: TraceFormat;
-  options: { window: { startS: number; durationS: number } | null; limit: number | null; speedup: number; rateScale: number; jitterMs: number; seed: number; maxInput: number | null; maxOutput: number | null };
+  options: { window: { startS: number; durationS: number } | null; limit: number | null; speedup: number; rateScale: number; jitterMs: number; seed: number; maxInput: number | null; maxOutput: number | null; maxDurationS: number | null };
   requests: number;
   rowsRead: number;
   rowsSkipped: number;
@@ -126,6 +126,7 @@ export async function summariseTrace(file: string, options: Partial<TraceOptions
       seed: o.seed ?? 0,
       maxInput: o.maxInput ?? null,
       maxOutput: o.maxOutput ?? null,
+      maxDurationS: o.maxDurationS ?? null,
     },
     requests: n,
     rowsRead: s.rowsRead,
@@ -170,6 +171,7 @@ export function traceSummaryJson(s: TraceSummary): Record<string, unknown> {
       seed: s.options.seed,
       max_input: s.options.maxInput,
       max_output: s.options.maxOutput,
+      max_duration_s: s.options.maxDurationS,
     },
     requests: s.requests,
     rows_read: s.rowsRead,
@@ -209,6 +211,7 @@ export function formatTraceSummary(s: TraceSummary): string {
   if (o.jitterMs !== 0) applied.push(`jitter ±${o.jitterMs / 2} ms`);
   if (o.maxInput !== null) applied.push(`max input ${o.maxInput}`);
   if (o.maxOutput !== null) applied.push(`max output ${o.maxOutput}`);
+  if (o.maxDurationS !== null) applied.push(`max duration ${o.maxDurationS} s`);
   if (o.rateScale !== 1 || o.jitterMs !== 0) applied.push(`seed ${o.seed}`);
   lines.push(`trace       ${s.file} (${s.format})`);
   if (applied.length > 0) lines.push(`transforms  ${applied.join(', ')}`);

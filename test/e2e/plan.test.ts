@@ -131,7 +131,7 @@ test('bad input: one clear line on stderr and exit 2', async () => {
       ['no batch or trace', ['plan', '--model', 'llama-3.1-8b', '--profile', PROFILE, '--gpu-kv-gib', '8'], /--batch: one of --batch FILE or --trace FILE is required/],
       ['batch and trace', [...BASE, '--trace', BATCH], /cannot be used with/],
       ['no budget', ['plan', '--model', 'llama-3.1-8b', '--profile', PROFILE, '--batch', BATCH], /a GPU KV budget is required/],
-      ['missing batch file', [...BASE.slice(0, -1), join(dir, 'nope.json')], /nope\.json: cannot read batch file \(ENOENT\)/],
+      ['missing batch file', [...BASE.slice(0, -1), join(dir, 'nope.json')], /nope\.json: cannot read batch file: no such file/],
       ['bad number', [...BASE, '--window-steps', '0'], /--window-steps.*expected a positive integer, got '0'/],
       ['fit for another model', ['plan', '--model', 'llama-3.1-70b', '--profile', PROFILE, '--gpu-kv-gib', '8', '--batch', BATCH], /its decode fit was measured for llama-3\.1-8b, not llama-3\.1-70b/],
     ];

@@ -131,15 +131,17 @@ test('bad bodies get a clean 400 error object; unknown models and routes 404', a
   for (const [path, body] of cases) {
     const r = await http('POST', `${srv.url}${path}`, body);
     assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status} ${r.text}`);
-    const e = JSON.parse(r.text);
-    assert.equal(e.object, 'error');
-    assert.equal(e.type, 'BadRequestError');
-    assert.equal(e.code, 400);
-    assert.equal(typeof e.message, 'string');
+    // The OpenAI error object, as the official SDKs read it.
+    const answer = JSON.parse(r.text);
+    assert.deepEqual(Object.keys(answer), ['error']);
+    assert.deepEqual(Object.keys(answer.error), ['message', 'type', 'param', 'code']);
+    assert.equal(answer.error.type, 'BadRequestError');
+    assert.equal(answer.error.code, 400);
+    assert.equal(typeof answer.error.message, 'string');
   }
   const m = await http('POST', `${srv.url}/v1/completions`, { model: 'gpt-4', prompt: 'x' });
   assert.equal(m.status, 404);
-  assert.equal(JSON.parse(m.text).type, 'NotFoundError');
+  assert.equal(JSON.parse(m.text).error.type, 'NotFoundError');
   assert.equal((await http('GET', `${srv.url}/v2/nothing`)).status, 404);
   assert.equal((await http('GET', `${srv.url}/v1/completions`)).status, 405);
 });

@@ -140,6 +140,72 @@ test('client: 200 with no token message → no_tokens', async () => {
   assert.equal(rec.errorCause, 'no_tokens');
 });
 
+test('client: a stream that ends cleanly without [DONE] is truncated, not a success', async () => {
+  const rec = await send(40, { kind: 'stream', gapsMs: [5, 5, 5, 5, 5, 5, 5, 5], end: 'no-done' });
+  assert.equal(rec.status, 'failed');
+  assert.equal(rec.errorCause, 'truncated');
+  assert.equal(rec.errorDetail, 'the stream ended without [DONE] after 8 of 40 tokens');
+  assert.equal(rec.chunkMs.length, 8, 'the tokens that came are kept');
+});
+
+test('client: [DONE] after fewer tokens than max_tokens (usage says so) is truncated', async () => {
+  const rec = await send(41, { kind: 'stream', gapsMs: [5, 5, 5] });
+  assert.equal(rec.errorCause, 'truncated');
+  assert.equal(rec.errorDetail, '3 of 41 tokens with ignore_eos');
+  // Without any usage the count is of messages, which may bundle tokens: not judged short.
+  const noUsage = await send(42, { kind: 'stream', gapsMs: [5, 5, 5], continuousUsage: false, finalUsage: false });
+  assert.equal(noUsage.status, 'ok', `${noUsage.errorCause}: ${noUsage.errorDetail}`);
+});
+
+test('client: usage that contradicts the stream or the request is bad_usage', async () => {
+  const cases: Array<[number, (k: number) => string, RegExp]> = [
+    [43, (k) => `{"prompt_tokens":16,"completion_tokens":${k * 1000},"total_tokens":0}`, /^usage\.completion_tokens \d+ is more than the 43 tokens asked for$/],
+    [44, () => '{"prompt_tokens":16,"completion_tokens":1e999}', /^usage\.completion_tokens Infinity is not a finite number$/],
+    [45, (k) => `{"prompt_tokens":-16,"completion_tokens":${k}}`, /^usage\.prompt_tokens -16 is not a whole number of tokens$/],
+    [46, () => '{"prompt_tokens":16,"completion_tokens":"NaN"}', /^usage\.completion_tokens "NaN" is not a finite number$/],
+    [47, (k) => `{"prompt_tokens":16,"completion_tokens":${k === 3 ? 1 : k}}`, /^usage\.completion_tokens went down from 2 to 1$/],
+  ];
+  const gaps = Array.from({ length: 47 }, () => 2);
+  for (const [maxTokens, usageText, detail] of cases) {
+    const rec = await send(maxTokens, { kind: 'stream', gapsMs: gaps.slice(0, maxTokens), usageText });
+    assert.equal(rec.errorCause, 'bad_usage', `${maxTokens}: ${rec.errorCause} ${rec.errorDetail}`);
+    assert.match(rec.errorDetail ?? '', detail);
+  }
+  // A final usage of 1 token after 48 token messages.
+  const final = await send(48, { kind: 'stream', gapsMs: Array.from({ length: 48 }, () => 2), continuousUsage: false, usageText: () => '{"prompt_tokens":16,"completion_tokens":1}' });
+  assert.equal(final.errorCause, 'bad_usage');
+  assert.equal(final.errorDetail, 'usage.completion_tokens 1 is below the 48 token messages received');
+});
+
+test('client: an endless data line → bad_sse once the line passes the cap, the request ended', async () => {
+  const net = await import('node:net');
+  let written = 0;
+  const raw = net.createServer((sock) => {
+    sock.once('data', () => {
+      sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\ndata: ');
+      const block = Buffer.alloc(256 * 1024, 0x7a);
+      const pump = (): void => {
+        while (!sock.destroyed && written < 64 * 1024 * 1024) {
+          written += block.length;
+          if (!sock.write(block)) return void sock.once('drain', pump);
+        }
+      };
+      sock.on('error', () => undefined);
+      pump();
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(raw.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const rec = await send(49, { kind: 'no-tokens' }, { url, timeoutMs: 30_000 });
+    assert.equal(rec.errorCause, 'bad_sse');
+    assert.equal(rec.errorDetail, 'a data line longer than 8388608 bytes');
+    assert.ok(written < 64 * 1024 * 1024, 'the client stopped reading at the cap');
+  } finally {
+    raw.close();
+  }
+});
+
 test('client: refused connection → connect', async () => {
   const port = await closedPort();
   const rec = await send(12, { kind: 'no-tokens' }, { url: `http://127.0.0.1:${port}` });
@@ -151,10 +217,8 @@ test('client: a keep-alive socket the server closed as it was reused is retried 
   const net = await import('node:net');
   let connections = 0;
   let requestsSeen = 0;
-  const body = (k: number): string => {
-    const msg = `data: {"choices":[{"index":0,"text":"x"}],"usage":{"prompt_tokens":16,"completion_tokens":${k},"total_tokens":${16 + k}}}\n\n`;
-    return `${msg.length.toString(16)}\r\n${msg}\r\n`;
-  };
+  const chunk = (msg: string): string => `${msg.length.toString(16)}\r\n${msg}\r\n`;
+  const body = (k: number): string => chunk(`data: {"choices":[{"index":0,"text":"x"}],"usage":{"prompt_tokens":16,"completion_tokens":${k},"total_tokens":${16 + k}}}\n\n`);
   const raw = net.createServer((sock) => {
     connections++;
     let seen = 0;
@@ -172,7 +236,7 @@ test('client: a keep-alive socket the server closed as it was reused is retried 
           sock.destroy();
           return;
         }
-        sock.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n${body(1)}${body(2)}0\r\n\r\n`);
+        sock.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n${body(1)}${body(2)}${chunk('data: [DONE]\n\n')}0\r\n\r\n`);
       }
     });
   });

@@ -18,8 +18,10 @@ export type Behaviour =
       chat?: boolean;
       /** Interleave ": ping" comments and split messages across writes. */
       noisy?: boolean;
-      /** After the last message: end normally, reset the socket, or never end. */
-      end?: 'done' | 'reset' | 'hang';
+      /** After the last message: end normally, reset the socket, never end, or end cleanly without `[DONE]`. */
+      end?: 'done' | 'reset' | 'hang' | 'no-done';
+      /** The usage object as raw JSON text, given the tokens produced so far (to send what JSON.stringify cannot, like 1e999). */
+      usageText?: (produced: number) => string;
     }
   | { kind: 'status'; status: number; body: string }
   | { kind: 'garbage' }
@@ -101,9 +103,12 @@ export function startMockServer(choose: (body: Record<string, unknown>, index: n
       const promptTokens = Array.isArray(prompt) ? prompt.length : 7;
       let produced = 0;
       let k = 0;
-      const usage = (): object => ({ prompt_tokens: promptTokens, completion_tokens: produced, total_tokens: promptTokens + produced });
+      const usageObject = (): object => ({ prompt_tokens: promptTokens, completion_tokens: produced, total_tokens: promptTokens + produced });
+      // A marker replaced by the raw usage text after JSON.stringify.
+      const usage = (): object => (b.usageText ? { __raw: produced } : usageObject());
+      const raw = (text: string): string => (b.usageText ? text.replace(/\{"__raw":(\d+)\}/g, (_m, k: string) => b.usageText!(Number(k))) : text);
       const continuous = b.continuousUsage ?? true;
-      if (b.chat) res.write(chatMessage({ role: 'assistant', content: '' }, continuous ? usage() : null));
+      if (b.chat) res.write(raw(chatMessage({ role: 'assistant', content: '' }, continuous ? usage() : null)));
       const next = (): void => {
         if (k >= b.gapsMs.length) {
           if (b.end === 'reset') {
@@ -112,17 +117,21 @@ export function startMockServer(choose: (body: Record<string, unknown>, index: n
             return;
           }
           if (b.end === 'hang') return;
+          if (b.end === 'no-done') {
+            res.end();
+            return;
+          }
           let tail = '';
           if (b.finalUsage ?? true) tail += b.chat ? `data: ${JSON.stringify({ id: 'x', choices: [], usage: usage() })}\n\n` : `data: ${JSON.stringify({ id: 'x', choices: [], usage: usage() })}\n\n`;
           tail += 'data: [DONE]\n\n';
-          res.end(tail);
+          res.end(raw(tail));
           return;
         }
         later(() => {
           const m = b.tokens?.[k] ?? 1;
           produced += m;
           const text = ' tok'.repeat(m);
-          const msg = b.chat ? chatMessage({ content: text }, continuous ? usage() : null) : completionMessage(text, continuous ? usage() : null);
+          const msg = raw(b.chat ? chatMessage({ content: text }, continuous ? usage() : null) : completionMessage(text, continuous ? usage() : null));
           if (b.noisy) {
             // A comment, then the message split in two writes: the client must still see it at the second write.
             res.write(': ping\r\n\r\n');

@@ -129,3 +129,44 @@ test('runReplay: an unreachable endpoint is exit 3 before anything is sent', asy
     (e: unknown) => OrbitflowError.is(e) && e.exitCode === 3 && /unreachable/.test(e.message),
   );
 });
+
+test('runReplay: a request whose body cannot be built fails as client; the run goes on, its slot handed on', async () => {
+  // 1e10 token ids do not fit a typed array: the allocation throws when the request comes due.
+  // (Trace readers refuse such rows; a caller that builds requests itself must not lose the run.)
+  const reqs = [
+    traceRequest(0, { arrivalS: 0, inputTokens: 1e10, outputTokens: 3 }),
+    traceRequest(1, { arrivalS: 0.01, inputTokens: 16, outputTokens: 3 }),
+    traceRequest(2, { arrivalS: 0.02, inputTokens: 16, outputTokens: 3 }),
+  ];
+  const { result, records } = await runReplay(config(reqs, { maxConcurrency: 1 }));
+  assert.equal(records[0].status, 'failed');
+  assert.equal(records[0].errorCause, 'client');
+  assert.match(records[0].errorDetail ?? '', /^cannot build the request body: .*(array|length)/i);
+  assert.deepEqual(records.slice(1).map((r) => r.status), ['ok', 'ok']);
+  assert.equal(result.completed, 2);
+  assert.equal(result.errors.by_cause.client, 1);
+});
+
+test('runReplay: a subscriber that throws (a bug) stops the run there; what was measured is kept and the error returned', async () => {
+  const reqs = [
+    traceRequest(0, { arrivalS: 0, inputTokens: 16, outputTokens: 3 }),
+    traceRequest(1, { arrivalS: 0.3, inputTokens: 19, outputTokens: 5 }),
+    traceRequest(2, { arrivalS: 5, inputTokens: 16, outputTokens: 3 }),
+  ];
+  let calls = 0;
+  const t0 = Date.now();
+  const { result, records, internalError } = await runReplay(config(reqs), {
+    onRequestEvent(type, rec) {
+      if (type === 'sent' && rec.index === 1) throw new Error('controller hook bug');
+    },
+    onTokenChunk: () => calls++,
+  });
+  assert.equal(internalError?.message, 'controller hook bug');
+  assert.equal(result.internal_error, 'controller hook bug');
+  assert.equal(records[0].status, 'ok', 'the finished request is kept');
+  assert.equal(records[1].errorCause, 'client');
+  assert.match(records[1].errorDetail ?? '', /^run stopped by an internal error: controller hook bug/);
+  assert.equal(records[2].status, 'pending', 'never issued');
+  assert.ok(Date.now() - t0 < 4000, 'stopped at once, not at the end of the schedule');
+  assert.equal(calls, 3, 'later hook calls are skipped once one has thrown');
+});

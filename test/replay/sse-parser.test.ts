@@ -60,3 +60,25 @@ test('SSE: a last event without its blank line still arrives at end of body; a l
 test('SSE: blank lines without data dispatch nothing; fields that only start with "data" are ignored', () => {
   assert.deepEqual(parseAll([Buffer.from('\n\n\r\n: c\n\ndatax: no\n\ndata\n\n')]), ['']);
 });
+
+test('SSE: an endless data line (256 MiB in 64 KiB chunks) is dropped at the cap, told once, and the stream goes on after it', () => {
+  const got: string[] = [];
+  let overflows = 0;
+  const p = new SseParser({ onSseData: (d) => got.push(d), onSseOverflow: () => overflows++ });
+  p.push(Buffer.from('data: {"before":1}\n\ndata: '));
+  const chunk = Buffer.alloc(64 * 1024, 0x78);
+  // Without the cap, re-joining the carried line per chunk copies ~0.5 TB here.
+  for (let i = 0; i < 4096; i++) p.push(chunk);
+  p.push(Buffer.from('xxx\n\ndata: {"after":2}\n\n'));
+  p.end();
+  assert.equal(overflows, 1);
+  assert.deepEqual(got, ['{"before":1}', '{"after":2}']);
+});
+
+test('SSE: a long line under the cap, split over many chunks, arrives whole', () => {
+  const value = 'y'.repeat(3 * 1024 * 1024);
+  const text = Buffer.from(`data: ${value}\n\n`);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < text.length; i += 1000) chunks.push(text.subarray(i, i + 1000));
+  assert.deepEqual(parseAll(chunks), [value]);
+});

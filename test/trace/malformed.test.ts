@@ -18,6 +18,8 @@ const azureCases: [string, string, string][] = [
   ['impossible date', '2023-02-30 18:15:50.9951690,396,109', "TIMESTAMP: not a datetime ('2023-02-30 18:15:50.9951690'; expected YYYY-MM-DD HH:MM:SS.fffffff[+HH:MM])"],
   ['empty timestamp', ',396,109', 'TIMESTAMP: missing'],
   ['time going backwards', '2023-11-16 18:15:45.6805900,396,109', 'TIMESTAMP: time goes backwards (-1.000000 s after the first row, previous row 0.000000 s)'],
+  ['a token count of 1e23', '2023-11-16 18:15:50.9951690,100000000000000000000000,109', 'ContextTokens: 1e+23 is over the 2097152-token limit of one request'],
+  ['zero output tokens', '2023-11-16 18:15:50.9951690,396,0', 'GeneratedTokens: 0: a request needs at least 1 token'],
 ];
 
 for (const [name, bad, what] of azureCases) {
@@ -37,6 +39,10 @@ const mooncakeCases: [string, string, string][] = [
   ['non-numeric timestamp', '{"timestamp": "soon", "input_length": 10, "output_length": 2}', "timestamp: not a number ('soon')"],
   ['hash_ids not integers', '{"timestamp": 5, "input_length": 10, "output_length": 2, "hash_ids": ["a"]}', 'hash_ids: expected an array of integers'],
   ['time going backwards', '{"timestamp": 1, "input_length": 10, "output_length": 2}', 'timestamp: time goes backwards (-0.001000 s after the first row, previous row 0.000000 s)'],
+  ['an input of 1e8 tokens', '{"timestamp": 5, "input_length": 100000000, "output_length": 2}', 'input_length: 100000000 is over the 2097152-token limit of one request'],
+  ['an output of 1e300 tokens', '{"timestamp": 5, "input_length": 10, "output_length": 1e300}', 'output_length: 1e+300 is over the 2097152-token limit of one request'],
+  ['an output of 0 tokens', '{"timestamp": 5, "input_length": 10, "output_length": 0}', 'output_length: 0: a request needs at least 1 token'],
+  ['an infinite timestamp', '{"timestamp": 1e400, "input_length": 10, "output_length": 2}', 'timestamp: not a number (Infinity)'],
 ];
 
 for (const [name, bad, what] of mooncakeCases) {
@@ -77,11 +83,11 @@ test('skipBadRows skips and counts malformed rows, keeps the good ones, and says
 });
 
 test('a missing file is exit 2 naming it', () => {
-  assert.throws(() => openTrace('/nonexistent/dir/trace.csv'), isInputError('/nonexistent/dir/trace.csv: no such file'));
+  assert.throws(() => openTrace('/nonexistent/dir/trace.csv'), isInputError('/nonexistent/dir/trace.csv: cannot read trace: no such file'));
 });
 
 test('a directory is not a trace', () => {
-  assert.throws(() => openTrace(fx.dir), isInputError(`${fx.dir}: not a regular file`));
+  assert.throws(() => openTrace(fx.dir), isInputError(`${fx.dir}: cannot read trace: a directory, not a regular file`));
 });
 
 test('an undetectable format lists the formats tried and points at --format', () => {
@@ -106,4 +112,32 @@ test('a bad row past --limit is never reached, so it does not stop the read', as
 test('line numbers count blank lines and line breaks inside quoted cells', async () => {
   const file = fx.write('generic-quoted.csv', 'note,t,i,o\r\n"two\r\nlines",1,2,3\r\n\r\nplain,2,x,3\r\n');
   await assert.rejects(loadTrace(file, { columns: 'time=t,input=i,output=o' }), isInputError(`${file}:5: i: not a number ('x')`));
+});
+
+test('a JSONL whose first line is over 64 KiB is still detected (Mooncake), and read', async () => {
+  const hashIds = Array.from({ length: 30_000 }, (_, i) => i);
+  const first = JSON.stringify({ timestamp: 0, input_length: 100_000, output_length: 4, hash_ids: hashIds });
+  assert.ok(first.length > 64 * 1024);
+  const file = fx.write('mc-long-first-line.jsonl', `${first}\n{"timestamp": 10, "input_length": 5, "output_length": 2}\n`);
+  const { requests, format } = await loadTrace(file);
+  assert.equal(format, 'mooncake');
+  assert.equal(requests.length, 2);
+  assert.equal(requests[0].hashIds?.length, 30_000);
+});
+
+test('a timestamp years away is a warning naming its line; --max-duration stops the trace there', async () => {
+  const tenYearsMs = 10 * 365 * 86400 * 1000;
+  const rows = [0, 1000, 2000, tenYearsMs].map((ts) => JSON.stringify({ timestamp: ts, input_length: 10, output_length: 2 }));
+  const file = fx.write('mc-years.jsonl', `${rows.join('\n')}\n`);
+  const all = await loadTrace(file);
+  assert.equal(all.requests.length, 4);
+  assert.ok(
+    all.stats.warnings.some((w) => /^arrivals span 3650\.0 days \(the longest gap, 3650\.0 days, ends at line 4\): .*--max-duration/.test(w)),
+    all.stats.warnings.join('\n'),
+  );
+  const bounded = await loadTrace(file, { maxDurationS: 60 });
+  assert.deepEqual(bounded.requests.map((r) => r.arrivalS), [0, 1, 2]);
+  assert.equal(bounded.stats.readToEnd, false);
+  assert.ok(bounded.stats.warnings.some((w) => w === 'stopped at --max-duration 60 s: requests due later are not replayed'), bounded.stats.warnings.join('\n'));
+  assert.ok(!bounded.stats.warnings.some((w) => w.startsWith('arrivals span')));
 });

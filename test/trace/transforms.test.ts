@@ -155,6 +155,11 @@ test('streaming: breaking out of the iteration early stops the read too', async 
 test('option validation: bad transform values are usage errors', () => {
   assert.throws(() => openTrace(AZURE_CONV, { speedup: 0 }), /--speedup/);
   assert.throws(() => openTrace(AZURE_CONV, { rateScale: -1 }), /--rate-scale/);
+  // Values that would turn a trace into years of replay or billions of copies.
+  assert.throws(() => openTrace(AZURE_CONV, { speedup: 1e-300 }), /--speedup: expected a number in \[0\.001, 1000000\], got 1e-300/);
+  assert.throws(() => openTrace(AZURE_CONV, { rateScale: 1e9 }), /--rate-scale: expected a number in \(0, 100\]/);
+  assert.throws(() => openTrace(AZURE_CONV, { jitterMs: 1e300 }), /--jitter/);
+  assert.throws(() => openTrace(AZURE_CONV, { maxDurationS: 0 }), /--max-duration/);
   assert.throws(() => openTrace(AZURE_CONV, { limit: 1.5 }), /--limit/);
   assert.throws(() => openTrace(AZURE_CONV, { format: 'azure', filterModel: 'GPT-4' }), /--filter-model: applies to BurstGPT/);
 });
