@@ -1,3 +1,5 @@
+import type { MonotonicMs } from '../core/solve-limit.js';
+
 /**
  * Process state handed to every command once, built in main(): the only place that reads
  * process globals. Commands write through it and set `exitCode`; only main() exits.
@@ -12,6 +14,11 @@ export interface CliContext {
   exitCode: number;
   /** Live terminal view allowed: stdout is a TTY and CI is unset. */
   interactive: boolean;
+  /**
+   * The one wall clock (monotonic ms): what live runs time and measure with. Virtual time never
+   * decides anything by it; it only measures (fields named `*_wall_*`).
+   */
+  clockMs: MonotonicMs;
   /**
    * Registered by long runs: called on SIGINT/SIGTERM to write partial results; resolves when done,
    * to the exit code (default 130; a server that shuts down cleanly resolves to 0).

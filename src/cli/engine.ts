@@ -71,7 +71,11 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       const cost = new CostModel(model, loaded.profile, { tp: o.tp, modelLookup: findModel });
       const budgetBlocks = o.gpuKvBlocks ?? cost.budgetBlocksFromGiB(o.gpuKvGib!);
       const driver = o.policy === 'orbitflow'
-        ? createInProcessDriver('orbitflow', { model, profile: loaded.profile, tp: o.tp ?? 1, budgetBlocks, sloMs: o.tpotSloMs, pausePolicy: o.pausePolicy, seed: o.seed })
+        ? createInProcessDriver('orbitflow', {
+            model, profile: loaded.profile, tp: o.tp ?? 1, budgetBlocks, sloMs: o.tpotSloMs, pausePolicy: o.pausePolicy, seed: o.seed,
+            // On the wall clock the solve really holds the engine: limit and charge it in wall time.
+            solveLimit: 'wall', solverLatency: { mode: 'measured' }, clockMs: ctx.clockMs,
+          })
         : undefined;
       const server = await startEngineServer({
         model,

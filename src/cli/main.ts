@@ -58,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     argv,
     exitCode: 0,
     interactive: Boolean(process.stdout.isTTY) && !process.env.CI,
+    clockMs: () => performance.now(),
   };
   let interrupted = false;
   let signals = 0;

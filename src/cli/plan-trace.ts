@@ -8,6 +8,7 @@ import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from 
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
+import { describeSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
 import { provenanceLine } from '../profile/format.js';
@@ -32,7 +33,7 @@ function pct(x: number): string {
 }
 
 function renderTable(rows: readonly PolicyRow[]): string {
-  const head = ['policy', 'TPOT att', 'TBT att', 'TBT att TD', 'P95 TBT/S', 'tok/s', 'out tok/s', 'makespan s', 'GPU KV', 'preempt', 'pauses', 'replans', 'solver ms'];
+  const head = ['policy', 'TPOT att', 'TBT att', 'TBT att TD', 'P95 TBT/S', 'tok/s', 'out tok/s', 'makespan s', 'GPU KV', 'preempt', 'pauses', 'replans', 'solver ms', 'solve p99/step'];
   const body = rows.map((r) => [
     r.policy,
     pct(r.tpot_attainment),
@@ -47,6 +48,7 @@ function renderTable(rows: readonly PolicyRow[]): string {
     String(r.pauses),
     String(r.replans),
     r.solver_ms_total.toFixed(0),
+    r.solve_p99_over_median_step === null ? '–' : r.solve_p99_over_median_step.toFixed(3),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -133,11 +135,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       timeLimitMs: num(opts, 'timeLimitMs'),
       pausePolicy,
       seed,
+      solverLatency: opts.solverLatency as SolverLatency | undefined,
+      clockMs: ctx.clockMs,
     }),
     recordTimeline: outDir !== undefined,
-    clockMs: () => performance.now(),
+    clockMs: ctx.clockMs,
     continueOnError: policies.length > 1,
-    onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_s?.toFixed(2)} s`),
+    onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_wall_s?.toFixed(2)} s`),
   });
   for (const n of result.notes) progress(`note: ${n}`);
   if (result.rows.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_FAILED', `no policy could be simulated: ${result.notes.join('; ')}`, { exitCode: 70 as never });
@@ -166,6 +170,11 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     },
     slo_ms: sloMs,
     slo_source: sloSource,
+    solver_latency: describeSolverLatency((opts.solverLatency as SolverLatency | undefined) ?? { mode: 'model' }),
+    // Fields that measure this machine (they differ run to run); everything else is a function of the inputs.
+    wall_clock_fields: (opts.solverLatency as SolverLatency | undefined)?.mode === 'measured'
+      ? ['simulation_wall_s', 'solver_wall_ms_total', 'solver_ms_total', 'solver_ms_mean', 'solver_ms_p99', 'solve_p99_over_median_step', '(with measured latency, every simulated figure)']
+      : ['simulation_wall_s', 'solver_wall_ms_total'],
     scoring: 'TPOT: share of requests with mean decode gap ≤ S; TBT: 1 − violations / expected tokens, plain (gap > S) and with Token-Deposit (method §7.2); P95: sorted gaps at ⌊0.95·expected tokens⌋ over S',
     rows: result.rows,
     notes: result.notes,

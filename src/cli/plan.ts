@@ -18,6 +18,7 @@ import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';
 import { runPlanTrace } from './plan-trace.js';
+import { parseSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { addTraceOptions } from './trace-options.js';
 
 interface PlanOptions {
@@ -122,6 +123,12 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
   ctx.stdout.write(o.json ? json : planToText(report));
 }
 
+function solverLatencyOption(v: string): SolverLatency {
+  const l = parseSolverLatency(v);
+  if (!l) throw usageError('--solver-latency', `expected model, measured, 0 or a non-negative number of ms; got '${v}'`);
+  return l;
+}
+
 export function registerPlan(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('plan')
@@ -146,6 +153,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--max-num-seqs <n>', `--trace: most requests decoding at once in the simulated engine (default ${ENGINE_DEFAULTS.maxNumSeqs})`, positiveInt)
     .option('--noise-cv <f>', `--trace: multiplicative step-time noise of the simulated engine, coefficient of variation (default ${ENGINE_DEFAULTS.noiseCv})`, fraction)
     .option('--step-overhead-ms <ms>', `--trace: fixed per-step cost of the simulated engine, ms (default ${ENGINE_DEFAULTS.stepOverheadMs})`, nonNegativeNumber)
+    .addOption(new Option('--solver-latency <mode>', '--trace: what each controller solve costs in virtual time: model (a deterministic function of the work it did), measured (this machine\'s wall time: not reproducible), or a fixed number of ms (0 = instantaneous)').argParser(solverLatencyOption).default({ mode: 'model' }, 'model'))
     .option('--host-kv-gib <GiB>', `--trace: host KV capacity of the simulated engine, GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
     .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json and placements.jsonl (the offline plans)')
     .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false);

@@ -57,19 +57,26 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
   for (const r of o.requests) byId.set(engineRequestId(o.api, r.index), r.slo?.tpotMs ?? r.slo?.tbtMs ?? o.sloMs);
   const setup = { model: o.model, profile: o.profile, tp: o.tp };
   const solver = createWorkerSolver(setup);
+  const wallMs = (): number => performance.now();
   const controller = new Controller(
-    controllerConfig('orbitflow', {
-      ...setup,
-      budgetBlocks: state.gpu_blocks.total,
-      sloFor: (id) => (byId.has(id) ? byId.get(id) : o.sloMs),
-      windowSteps: o.windowSteps,
-      timeLimitMs: o.timeLimitMs,
-      pausePolicy: o.pausePolicy,
-      seed: o.seed,
-    }),
+    {
+      ...controllerConfig('orbitflow', {
+        ...setup,
+        budgetBlocks: state.gpu_blocks.total,
+        sloFor: (id) => (byId.has(id) ? byId.get(id) : o.sloMs),
+        windowSteps: o.windowSteps,
+        timeLimitMs: o.timeLimitMs,
+        pausePolicy: o.pausePolicy,
+        seed: o.seed,
+      }),
+      // Live, a solve races the engine: its limit and its latency are wall-clock time.
+      solveLimit: 'wall',
+      solverLatency: { mode: 'measured' },
+    },
     solver,
+    wallMs,
   );
-  const loop = new LiveControlLoop(o.endpoint, controller, o.onError, undefined, { headers: o.headers, onOff: o.onOff });
+  const loop = new LiveControlLoop(o.endpoint, controller, o.onError, wallMs, { headers: o.headers, onOff: o.onOff });
   loop.start();
   const startedMs = performance.now();
   const tokensSeen = new Map<number, number>();

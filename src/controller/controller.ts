@@ -1,4 +1,5 @@
 import { placementForDistance, placementFromLayers, type Placement } from '../core/placement.js';
+import { NO_CLOCK, type MonotonicMs } from '../core/solve-limit.js';
 import { percentile } from '../core/stats.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
 import type { WindowPlan } from '../planner/window-plan.js';
@@ -6,7 +7,8 @@ import { DepositTracker } from './deposit-tracker.js';
 import { DEFAULT_DRIFT, DriftCorrector, type DriftOptions } from './drift-corrector.js';
 import { GoodputMeter } from './goodput-meter.js';
 import { HoldPacer } from './hold-pacer.js';
-import { StepMargin } from './step-margin.js';
+import { PrefillShare, StepMargin } from './step-margin.js';
+import { modelledSolveMs, type SolverLatency } from './solve-latency.js';
 import {
   TRIGGERS,
   type ActionRecord,
@@ -57,6 +59,10 @@ export interface ControllerConfig {
   admissionCandidates: number;
   /** The engine's fixed per-step cost, ms (prefill groups pay it once). */
   stepOverheadMs: number;
+  /** What a solve is charged in engine time before its plan can land (src/controller/solve-latency.ts). */
+  solverLatency: SolverLatency;
+  /** How the ILP's search is limited: wall-clock ms (live) or counted work (virtual time, reproducible). */
+  solveLimit: 'wall' | 'work';
   /**
    * Credit at most this fraction of the window as deposit. The bank is unbounded, but a plan is
    * only revisited on a trigger: full credit (δ ≥ W makes a request look SLO-proof) lets a plan
@@ -84,6 +90,8 @@ export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlock
   holdBudget: 0.02,
   admissionCandidates: 16,
   stepOverheadMs: 0.3,
+  solverLatency: { mode: 'measured' },
+  solveLimit: 'wall',
 };
 
 /** Steps a hold overlaps the plan its end triggers (trigger at the next boundary, plan lands at the one after). */
@@ -104,7 +112,16 @@ export interface ControllerSummary {
   requestsKeptForReload: number;
   triggers: Record<Trigger, number>;
   lastTrigger: Trigger | null;
+  /** Solve latency charged before plans land (modelled, measured or fixed: `solverLatency`). */
   solveMs: { p50: number; p99: number; max: number; count: number };
+  /** Median decode step, ms: a plan must be ready within one step of the batch it plans for. */
+  medianStepMs: number;
+  /** solve p99 / median step: ≤ 1 means the controller decides within a decode step. */
+  solveP99OverStep: number;
+  /** Wall-clock time this machine spent in solves (a measurement, not part of the result's determinism). */
+  solveWallMsTotal: number;
+  /** Solves where GLPK ran into its safety time limit under a work limit (0 in a reproducible run). */
+  safetyLimitHits: number;
   pausedNow: number;
   pausesIssued: number;
   resumesIssued: number;
@@ -182,6 +199,9 @@ export class Controller {
   private resumesIssued = 0;
   private lastStepMs = 0;
   private lastObservedMs = 0;
+  private solveWallMs = 0;
+  private safetyLimitHits = 0;
+  private readonly stepTimes: number[] = [];
   private usedScales = { compute: 1, bandwidth: 1 };
   /** Σ predicted decode-step ms over the steps each request was in, raw and corrected. */
   private readonly perRequest = new Map<string, { before: number; after: number; steps: number }>();
@@ -190,6 +210,7 @@ export class Controller {
   private readonly goodput = new GoodputMeter();
   private readonly pacer: HoldPacer;
   private readonly margin = new StepMargin();
+  private readonly prefillShare = new PrefillShare();
   private lastHead: string | undefined;
   private holdUntilStep = -1;
   private admittedTotal = 0;
@@ -199,8 +220,8 @@ export class Controller {
   constructor(
     private readonly cfg: ControllerConfig,
     private readonly solver: BatchSolver,
-    /** Wall clock for solve timing. */
-    private readonly wallNow: () => number = () => performance.now(),
+    /** Wall clock for measuring solves (the CLI injects it; none: measured solves read 0 ms). */
+    private readonly wallNow: MonotonicMs = NO_CLOCK,
   ) {
     this.drift = new DriftCorrector(cfg.drift);
     this.baseCost = cfg.costFor(1, 1);
@@ -228,6 +249,8 @@ export class Controller {
     this.lastStepMs = obs.stepMs;
     this.lastObservedMs = obs.nowMs;
     this.trackPauses(obs);
+    this.prefillShare.observe(obs.kind, obs.stepMs);
+    if (obs.kind === 'decode') this.stepTimes.push(obs.stepMs);
     if (obs.kind === 'decode') this.pacer.onStep(obs.nowMs, obs.stepMs, obs.batchIds?.length ?? obs.requests.length, obs.waiting?.length ?? 0);
     const trigger = this.feedback(obs) ?? this.checkTriggers(obs);
     this.stepsSincePlan++;
@@ -358,18 +381,21 @@ export class Controller {
             holdCost: this.pacer.price(this.goodput.ratePerMs(obs.nowMs), this.lastStepMs, batch, obs.nowMs),
             prefillOverheadMs: this.cfg.stepOverheadMs,
             maxCandidates: this.cfg.admissionCandidates,
+            outputRatePerMs: this.goodput.outputRatePerMs(obs.nowMs),
+            prefillShare: this.prefillShare.value,
           }
         : null,
       sloMargin: this.margin.value,
       budgetBlocks: this.cfg.budgetBlocks,
       windowSteps: this.cfg.windowSteps,
-      timeLimitMs: Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastStepMs || this.cfg.timeLimitMs))),
+      timeLimitMs: this.cfg.timeLimitMs === 0 ? 0 : Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastStepMs || this.cfg.timeLimitMs))),
       pausePolicy: this.cfg.pausePolicy,
       computeScale: this.drift.computeScale,
       bandwidthScale: this.drift.bandwidthScale,
       seed: this.cfg.seed + this.actions.length,
       noPause,
       mode: this.cfg.mode,
+      solveLimit: this.cfg.solveLimit,
       pause: this.cfg.pause,
       pauseForSlo: this.cfg.pauseForSlo,
     };
@@ -378,7 +404,11 @@ export class Controller {
     const current = new Map(obs.requests.map((r) => [r.id, r.distance]));
     this.inFlight = this.solver.solve(request).then(
       (window) => {
-        const solveMs = this.wallNow() - wall0;
+        const wallMs = this.wallNow() - wall0;
+        this.solveWallMs += wallMs;
+        const lat = this.cfg.solverLatency;
+        const solveMs = lat.mode === 'measured' ? wallMs : lat.mode === 'fixed' ? lat.ms : modelledSolveMs(window.work);
+        if (window.hitSafetyLimit) this.safetyLimitHits++;
         this.solveTimes.push(solveMs);
         this.pending = false;
         const plan = window.plan;
@@ -493,6 +523,10 @@ export class Controller {
       requestsKeptForReload: this.kept,
       triggers: { ...this.triggers },
       lastTrigger: this.lastTrigger,
+      medianStepMs: percentile(this.stepTimes, 50),
+      solveP99OverStep: this.stepTimes.length > 0 && percentile(this.stepTimes, 50) > 0 ? percentile(this.solveTimes, 99) / percentile(this.stepTimes, 50) : 0,
+      solveWallMsTotal: this.solveWallMs,
+      safetyLimitHits: this.safetyLimitHits,
       solveMs: {
         p50: percentile(this.solveTimes, 50),
         p99: percentile(this.solveTimes, 99),

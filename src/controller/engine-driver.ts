@@ -1,4 +1,4 @@
-import type { DecisionResult, EngineView, PlacementDecision, PlacementDriver } from '../engine/types.js';
+import type { DecisionResult, DriverStats, EngineView, PlacementDecision, PlacementDriver } from '../engine/types.js';
 import type { Controller } from './controller.js';
 import type { ActionRecord, ObservedRequest, WaitingObservation } from './types.js';
 
@@ -98,7 +98,8 @@ export class InProcessControllerDriver implements PlacementDriver {
     else this.controller.markRejected(rec, `${result.code}: ${result.reason}`);
   }
 
-  stats(): { replans: number; solveMs: number } {
-    return { replans: this.replans, solveMs: this.solveMsTotal };
+  stats(): DriverStats {
+    const s = this.controller.summary();
+    return { replans: this.replans, solveMs: this.solveMsTotal, solveP99Ms: s.solveMs.p99, medianStepMs: s.medianStepMs, solveWallMs: s.solveWallMsTotal };
   }
 }

@@ -10,6 +10,10 @@ export class GoodputMeter {
   private head = 0;
   private sum = 0;
   private firstMs = Number.NaN;
+  private readonly allTimes: number[] = [];
+  private readonly allCounts: number[] = [];
+  private allHead = 0;
+  private allSum = 0;
 
   constructor(private readonly windowMs = 60_000) {}
 
@@ -17,6 +21,9 @@ export class GoodputMeter {
     if (Number.isNaN(this.firstMs)) this.firstMs = nowMs;
     const prev = this.last.get(id);
     this.last.set(id, nowMs);
+    this.allTimes.push(nowMs);
+    this.allCounts.push(tokens);
+    this.allSum += tokens;
     // Several tokens in one report: the gap is shared by them.
     const good = prev === undefined || sloMs === undefined || (nowMs - prev) / tokens <= sloMs ? tokens : 0;
     if (good === 0) return;
@@ -27,6 +34,19 @@ export class GoodputMeter {
 
   forget(id: string): void {
     this.last.delete(id);
+  }
+
+  /** Every token (good or not) per ms over the last window. */
+  outputRatePerMs(nowMs: number): number {
+    while (this.allHead < this.allTimes.length && this.allTimes[this.allHead] < nowMs - this.windowMs) this.allSum -= this.allCounts[this.allHead++];
+    if (this.allHead > 4096 && this.allHead * 2 > this.allTimes.length) {
+      this.allTimes.splice(0, this.allHead);
+      this.allCounts.splice(0, this.allHead);
+      this.allHead = 0;
+    }
+    if (Number.isNaN(this.firstMs)) return 0;
+    const span = Math.min(this.windowMs, nowMs - this.firstMs);
+    return span > 0 ? this.allSum / span : 0;
   }
 
   /** Good tokens per ms over the last window (or since the first token, if shorter). */

@@ -1,4 +1,5 @@
 import type { ModelSpec } from '../core/model-spec.js';
+import type { MonotonicMs } from '../core/solve-limit.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { PausePolicy, PlanRequest } from '../planner/types.js';
@@ -11,7 +12,12 @@ export interface SolverSetup {
   model: ModelSpec;
   profile: Profile;
   tp: number;
+  /** Measures solve phases (wall clock, injected by the CLI; a worker thread uses its own). */
+  clockMs?: MonotonicMs;
 }
+
+/** LP rounds a virtual-time solve may make (the ILP's work limit). */
+export const WORK_LP_ROUNDS = 3;
 
 export function costForSetup(setup: SolverSetup, computeScale: number, bandwidthScale: number): CostModel {
   return new CostModel(setup.model, setup.profile, { tp: setup.tp, computeScale, bandwidthScale, modelLookup: findModel });
@@ -39,7 +45,7 @@ export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<
       pausePolicy: req.pausePolicy as PausePolicy,
       seed: req.seed,
     });
-    return { plan, admit: [], holdSteps: 0, reject: [], verdict: null };
+    return { plan, admit: [], holdSteps: 0, reject: [], verdict: null, work: plan.certificate.work!, hitSafetyLimit: false };
   }
   return planWindow({
     cost,
@@ -53,6 +59,8 @@ export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<
     admission: req.admission,
     windowSteps: req.windowSteps,
     timeLimitMs: req.timeLimitMs,
+    solveLimit: req.solveLimit === 'work' ? { kind: 'work', lpRounds: WORK_LP_ROUNDS } : { kind: 'wall', ms: req.timeLimitMs },
+    clockMs: setup.clockMs,
     pausePolicy: req.pausePolicy as PausePolicy,
     pauseForSlo: req.pauseForSlo,
     seed: req.seed,

@@ -1,3 +1,4 @@
+import type { MonotonicMs } from '../core/solve-limit.js';
 import { setMaxListeners } from 'node:events';
 import type { Endpoint } from '../core/endpoint.js';
 import { HttpCallError } from '../core/http-call.js';
@@ -37,7 +38,7 @@ export class LiveControlLoop {
     readonly controller: Controller,
     private readonly onError: (e: Error) => void = () => {},
     /** The clock token times are stamped with (deposits and pause times use it too). */
-    private readonly clockMs: () => number = () => performance.now(),
+    private readonly clockMs: MonotonicMs,
     opts: ControlClientOptions & { onOff?: (reason: string) => void } = {},
   ) {
     this.client = new ControlClient(endpoint, opts);

@@ -29,3 +29,21 @@ export class StepMargin {
     return Math.max(1, xs[Math.min(this.n - 1, Math.floor(this.q * this.n))]);
   }
 }
+
+/** The share of engine time spent in prefill steps, as an exponentially weighted mean over steps (≈ the last 1/α). */
+export class PrefillShare {
+  private prefillMs = 0;
+  private totalMs = 0;
+
+  constructor(private readonly alpha = 0.002) {}
+
+  observe(kind: 'decode' | 'prefill', stepMs: number): void {
+    const a = this.alpha;
+    this.prefillMs = (1 - a) * this.prefillMs + a * (kind === 'prefill' ? stepMs : 0);
+    this.totalMs = (1 - a) * this.totalMs + a * stepMs;
+  }
+
+  get value(): number {
+    return this.totalMs > 0 ? this.prefillMs / this.totalMs : 0;
+  }
+}

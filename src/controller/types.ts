@@ -74,6 +74,7 @@ export interface ActionRecord {
   appliedAtStep: number | null;
   solvedAtMs: number;
   appliedAtMs: number | null;
+  /** Latency charged (see the controller's `solverLatency`). */
   solveMs: number;
   status: string;
   predictedStepMs: number;
@@ -132,6 +133,8 @@ export interface SolveRequest {
   noPause: string[];
   /** `ilp`: per-request placements (the planner); `uniform`: one shared distance (the ablation). */
   mode: 'ilp' | 'uniform';
+  /** `wall`: the ILP stops at `timeLimitMs` (live); `work`: at a count of GLPK rounds (virtual time). */
+  solveLimit: 'wall' | 'work';
   /** Pause-Resume enabled. */
   pause: boolean;
   /** Pause also to cut predicted SLO violations, not only when memory runs out. */

@@ -6,6 +6,8 @@ import type { Profile } from '../profile/format.js';
 import { Controller, DEFAULT_CONTROLLER, type ControllerConfig } from './controller.js';
 import { InProcessControllerDriver } from './engine-driver.js';
 import { createInlineSolver } from './inline-solver.js';
+import type { SolverLatency } from './solve-latency.js';
+import type { MonotonicMs } from '../core/solve-limit.js';
 
 /**
  * OrbitFlow and the rungs of the paper's design-validation ladder (orbitflow-method.md §12):
@@ -37,6 +39,12 @@ export interface ControllerSetup {
   timeLimitMs?: number;
   pausePolicy?: string;
   seed?: number;
+  /** How the ILP's search is limited (default `work`: virtual time). */
+  solveLimit?: 'wall' | 'work';
+  /** What a solve is charged in virtual time (default: the model). */
+  solverLatency?: SolverLatency;
+  /** Measures solves (wall clock from the CLI); only `measured` latency lets it decide anything. */
+  clockMs?: MonotonicMs;
 }
 
 export function controllerConfig(variant: ControllerVariant, s: ControllerSetup): ControllerConfig {
@@ -50,12 +58,15 @@ export function controllerConfig(variant: ControllerVariant, s: ControllerSetup)
     timeLimitMs: s.timeLimitMs ?? DEFAULT_CONTROLLER.timeLimitMs,
     pausePolicy: s.pausePolicy ?? DEFAULT_CONTROLLER.pausePolicy,
     seed: s.seed ?? 0,
+    // In-process runs are virtual time: the ILP's search is limited in work, its latency modelled.
+    solveLimit: s.solveLimit ?? 'work',
+    solverLatency: s.solverLatency ?? { mode: 'model' },
   };
 }
 
 /** A controller driving the reference engine in-process (virtual time, or the engine's own wall clock). */
 export function createInProcessDriver(variant: ControllerVariant, s: ControllerSetup): InProcessControllerDriver {
-  const controller = new Controller(controllerConfig(variant, s), createInlineSolver({ model: s.model, profile: s.profile, tp: s.tp }));
+  const controller = new Controller(controllerConfig(variant, s), createInlineSolver({ model: s.model, profile: s.profile, tp: s.tp, clockMs: s.clockMs }), s.clockMs);
   return new InProcessControllerDriver(controller);
 }
 

@@ -5,7 +5,7 @@ import type { BatchSolver, SolveRequest } from './types.js';
 
 /** A BatchSolver backed by one worker thread; solves are queued in order. */
 export function createWorkerSolver(setup: SolverSetup): BatchSolver {
-  const worker = new Worker(new URL('./solver-worker.js', import.meta.url), { workerData: setup });
+  const worker = new Worker(new URL('./solver-worker.js', import.meta.url), { workerData: { model: setup.model, profile: setup.profile, tp: setup.tp } });
   worker.unref();
   let nextId = 0;
   const waiting = new Map<number, { resolve: (p: WindowPlan) => void; reject: (e: Error) => void }>();

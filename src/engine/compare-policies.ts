@@ -56,14 +56,21 @@ export interface PolicyRow {
   pauses: number;
   fallbacks: number;
   replans: number;
+  /** Solve latency charged to engine time (modelled by default: reproducible). */
   solver_ms_total: number;
   solver_ms_mean: number;
+  solver_ms_p99: number;
+  /** The controller's solve p99 over the median decode step: ≤ 1 decides within a step. */
+  solve_p99_over_median_step: number | null;
+  /** Wall-clock solve time on this machine (a measurement; differs run to run). */
+  solver_wall_ms_total: number;
   steps: number;
   decode_steps: number;
   prefill_steps: number;
   h2d_gib: number;
   reload_gib: number;
-  simulation_s: number | null;
+  /** Wall-clock seconds this machine took to simulate the policy (a measurement; differs run to run). */
+  simulation_wall_s: number | null;
 }
 
 export interface ComparisonResult {
@@ -133,12 +140,15 @@ export function rowFromRun(policy: ComparedPolicy, run: VirtualRunResult, sloMs:
     replans,
     solver_ms_total: solverMs,
     solver_ms_mean: replans > 0 ? solverMs / replans : 0,
+    solver_ms_p99: run.driver?.solveP99Ms ?? 0,
+    solve_p99_over_median_step: run.driver && run.driver.medianStepMs > 0 ? run.driver.solveP99Ms / run.driver.medianStepMs : null,
+    solver_wall_ms_total: run.driver?.solveWallMs ?? 0,
     steps: run.counters.steps,
     decode_steps: run.counters.decodeSteps,
     prefill_steps: run.counters.prefillSteps,
     h2d_gib: run.counters.bytesFetched / GIB,
     reload_gib: run.counters.bytesReloaded / GIB,
-    simulation_s: simulationS,
+    simulation_wall_s: simulationS,
   };
 }
 

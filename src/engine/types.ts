@@ -188,7 +188,17 @@ export interface PlacementDriver {
   /** What the engine made of the last decision (a refusal carries the reason). */
   onDecisionResult?(result: DecisionResult, view: EngineView): void;
   /** Re-plans and solver time, for the comparison table. */
-  stats?(): { replans: number; solveMs: number };
+  stats?(): DriverStats;
+}
+
+/** What a placement driver reports of its solves: `solveMs` is the latency charged to engine time. */
+export interface DriverStats {
+  replans: number;
+  solveMs: number;
+  solveP99Ms: number;
+  medianStepMs: number;
+  /** Wall-clock time this machine spent solving (a measurement of the machine, not of the simulation). */
+  solveWallMs: number;
 }
 
 /** One entry of the placement timeline (`--out DIR/placements.jsonl`). */

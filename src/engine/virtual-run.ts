@@ -2,7 +2,7 @@ import type { TraceRequest } from '../trace/types.js';
 import { VirtualClock } from './clock.js';
 import { EngineCore, type EngineConfig } from './engine-core.js';
 import { EngineLoop } from './run-loop.js';
-import type { EngineCounters, FinishReason, PlacementDriver, StepBreakdown, TimelineEntry } from './types.js';
+import type { DriverStats, EngineCounters, FinishReason, PlacementDriver, StepBreakdown, TimelineEntry } from './types.js';
 
 export interface RunRequestRecord {
   id: string;
@@ -27,7 +27,7 @@ export interface VirtualRunResult {
   /** Mean over steps of used / budget GPU blocks. */
   meanGpuKvUse: number;
   timeline: TimelineEntry[];
-  driver: { replans: number; solveMs: number } | null;
+  driver: DriverStats | null;
 }
 
 export interface VirtualRunOptions {

@@ -35,6 +35,10 @@ export interface AdmissionSettings {
   prefillOverheadMs: number;
   /** At most this many waiting requests are considered per decision. */
   maxCandidates: number;
+  /** Share of engine time spent in prefill steps lately (0–1): how much prefills stretch decode gaps. */
+  prefillShare: number;
+  /** The run's output token rate now (all tokens), per ms: a request held alone must not yield less. */
+  outputRatePerMs: number;
 }
 
 export interface AdmissionCandidate {

@@ -1,5 +1,6 @@
 import GLPK from 'glpk.js/node';
 import type { GLPK as Glpk, LP } from 'glpk.js/node';
+import { NO_CLOCK, WORK_SAFETY_MS, type MonotonicMs, type SolveLimit } from '../core/solve-limit.js';
 import { GIB } from '../core/units.js';
 import { compareValues, evaluateAssignment, type Instance, type InstanceOption } from './instance.js';
 
@@ -45,6 +46,10 @@ export interface IlpOutcome {
   phasesMs: { build: number; mip: number; lp: number };
   /** Rounds of row generation (MIP solves). */
   rounds: number;
+  /** GLPK calls made, and the nonzeros of their models summed (the work a solve did, for the latency model). */
+  work: { lpSolves: number; mipSolves: number; nonzeros: number };
+  /** A GLPK call stopped at its safety time limit under a work limit: this solve is not reproducible. */
+  hitSafetyLimit: boolean;
   /** Size of the last model. */
   size: { binaries: number; rows: number; nonzeros: number; stepRows: number; stagingRows: number };
 }
@@ -263,8 +268,10 @@ export type Repair = (assign: Int32Array) => { assign: Int32Array; stepMs: numbe
 export async function solveIlp(
   inst: Instance,
   cutoffMs: number,
-  timeLimitMs: number,
+  limit: SolveLimit,
   opts: {
+    /** Measures the phases; under a wall limit, also the deadline. */
+    clockMs?: MonotonicMs;
     initialRows?: readonly number[];
     repair?: Repair;
     skipMip?: boolean;
@@ -275,8 +282,20 @@ export async function solveIlp(
   } = {},
 ): Promise<IlpOutcome> {
   const solver = await glpk();
-  const t0 = performance.now();
-  const deadline = t0 + timeLimitMs;
+  const clock = opts.clockMs ?? NO_CLOCK;
+  const now = clock;
+  const t0 = now();
+  const deadline = limit.kind === 'wall' ? t0 + limit.ms : Infinity;
+  const work = { lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  let hitSafetyLimit = false;
+  /** Seconds GLPK may take for the next call. */
+  const glpkLimitS = (floorMs = 1): number => (limit.kind === 'wall' ? Math.max(floorMs, deadline - now()) : WORK_SAFETY_MS) / 1000;
+  /** Another MIP round may start: time left on the wall; never under a work limit. */
+  const mayContinue = (): boolean => limit.kind === 'wall' && now() < deadline;
+  const lpRounds = limit.kind === 'work' ? Math.min(3, limit.lpRounds) : 3;
+  const timed = (solved: { time: number }): void => {
+    if (limit.kind === 'work' && solved.time * 1000 >= WORK_SAFETY_MS * 0.99) hitSafetyLimit = true;
+  };
   const L = inst.layers;
   const n = inst.requests.length;
   const floor = L * inst.tcMs;
@@ -301,10 +320,10 @@ export async function solveIlp(
       const lp: LP = { ...last.model.lp, bounds: [{ name: 'T', type: GLP_DB, lb: floor, ub: cutoff }] };
       return { ...last.model, lp };
     }
-    const b0 = performance.now();
+    const b0 = now();
     const stepRows = [...rows].sort((a, b) => a - b);
     const m = buildModel(inst, cutoff, stepRows);
-    phases.build += performance.now() - b0;
+    phases.build += now() - b0;
     if (m) {
       size = { binaries: m.lp.binaries?.length ?? 0, rows: m.lp.subjectTo.length, nonzeros: m.nonzeros, stepRows: stepRows.length, stagingRows: size.stagingRows };
       last = { model: m, rows: rows.size };
@@ -313,13 +332,16 @@ export async function solveIlp(
   };
 
   // 1–2: LP relaxation with row generation, and its rounding.
-  for (let lpRound = 0; lpRound < 3; lpRound++) {
-    const roundStart = performance.now();
+  for (let lpRound = 0; lpRound < lpRounds; lpRound++) {
+    const roundStart = now();
     const model = build();
-    if (!model) return { glpkStatus: 4, proven: false, assign: null, boundMs: floor, solveMs: performance.now() - t0, phasesMs: phases, rounds, size };
-    const l0 = performance.now();
-    const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: Math.max(timeLimitMs, 1000) / 1000 });
-    phases.lp += performance.now() - l0;
+    if (!model) return { glpkStatus: 4, proven: false, assign: null, boundMs: floor, solveMs: now() - t0, phasesMs: phases, rounds, size, work, hitSafetyLimit };
+    const l0 = now();
+    const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: limit.kind === 'wall' ? Math.max(limit.ms, 1000) / 1000 : WORK_SAFETY_MS / 1000 });
+    phases.lp += now() - l0;
+    work.lpSolves++;
+    work.nonzeros += model.nonzeros;
+    timed(lp);
     if (lp.result.status !== GLP_OPT) break;
     boundMs = Math.max(boundMs, Math.min(cutoff, lp.result.z - model.tieWeightMax));
     if (opts.repair) {
@@ -329,8 +351,9 @@ export async function solveIlp(
     const missing = violatedRows(inst, commOf(inst, model, lp.result.vars), lp.result.vars.T ?? 0, rows);
     // Another round rebuilds and re-solves from scratch (glpk.js has no warm start) and GLPK's
     // LP cannot be interrupted: start one only if a round as long as the last one still fits.
-    const now = performance.now();
-    if (missing.length === 0 || now + (now - roundStart) > deadline) break;
+    const tNow = now();
+    // Under a work limit, the LP rounds are bounded by the loop alone (3).
+    if (missing.length === 0 || tNow + (tNow - roundStart) > deadline) break;
     for (const j of missing.slice(0, ROWS_PER_ROUND)) rows.add(j);
   }
   const current = best as { stepMs: number } | null;
@@ -342,17 +365,20 @@ export async function solveIlp(
   const closeEnough = (incumbentMs - boundMs) / incumbentMs <= (opts.gapTolerance ?? 0);
 
   // 3: the MIP with what is left of the time limit.
-  while (!proven && !closeEnough && !opts.skipMip && performance.now() < deadline) {
+  while (!proven && !closeEnough && !opts.skipMip && mayContinue()) {
     const model = build();
     if (!model) {
       status = 4;
       break;
     }
-    const m0 = performance.now();
+    const m0 = now();
     // GLPK stops at `mipgap` with status 2 (feasible), never 5, so a bound is only taken from a real optimum.
-    const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: Math.max(1, deadline - m0) / 1000, mipgap: opts.gapTolerance ?? 0 });
-    phases.mip += performance.now() - m0;
+    const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: glpkLimitS(), mipgap: opts.gapTolerance ?? 0 });
+    phases.mip += now() - m0;
     rounds++;
+    work.mipSolves++;
+    work.nonzeros += model.nonzeros;
+    timed(res);
     status = res.result.status;
     if (status !== GLP_OPT && status !== GLP_FEAS) break;
     const assign = readAssignment(model, res.result.vars, n);
@@ -376,26 +402,32 @@ export async function solveIlp(
   const bytesNow = incumbent && incumbent.stepMs <= cutoffMs ? incumbent.bytes : (opts.incumbentBytes ?? Infinity);
   const cap = tStar * (1 + 1e-9);
   let bytesBoundChecked = false;
-  while (proven && !opts.skipMip && bytesNow > 0 && performance.now() < deadline) {
-    const b0 = performance.now();
+  while (proven && !opts.skipMip && bytesNow > 0 && mayContinue()) {
+    const b0 = now();
     const model = buildModel(inst, cap, [...rows].sort((a, b) => a - b), 'bytes');
-    phases.build += performance.now() - b0;
+    phases.build += now() - b0;
     if (!model) break;
     if (!bytesBoundChecked) {
       // The bytes LP relaxation bounds the bytes any plan at this T can move: stop when the plan in
       // hand is already within the gap tolerance of it.
       bytesBoundChecked = true;
-      const l0 = performance.now();
-      const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: Math.max(timeLimitMs, 1000) / 1000 });
-      phases.lp += performance.now() - l0;
+      const l0 = now();
+      const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: limit.kind === 'wall' ? Math.max(limit.ms, 1000) / 1000 : WORK_SAFETY_MS / 1000 });
+      phases.lp += now() - l0;
+      work.lpSolves++;
+      work.nonzeros += model.nonzeros;
+      timed(lp);
       if (lp.result.status === GLP_OPT && bytesNow <= lp.result.z * GIB * (1 + (opts.gapTolerance ?? 0)) + 1) break;
-      if (performance.now() >= deadline) break;
+      if (!mayContinue()) break;
     }
-    const m0 = performance.now();
+    const m0 = now();
     // GLPK stops at `mipgap` with status 2 (feasible), never 5, so a bound is only taken from a real optimum.
-    const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: Math.max(1, deadline - m0) / 1000, mipgap: opts.gapTolerance ?? 0 });
-    phases.mip += performance.now() - m0;
+    const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: glpkLimitS(), mipgap: opts.gapTolerance ?? 0 });
+    phases.mip += now() - m0;
     rounds++;
+    work.mipSolves++;
+    work.nonzeros += model.nonzeros;
+    timed(res);
     if (res.result.status !== GLP_OPT && res.result.status !== GLP_FEAS) break;
     const assign = readAssignment(model, res.result.vars, n);
     if (!assign) break;
@@ -411,9 +443,11 @@ export async function solveIlp(
     proven,
     assign: found ? found.assign : null,
     boundMs,
-    solveMs: performance.now() - t0,
+    solveMs: now() - t0,
     phasesMs: phases,
     rounds,
     size,
+    work,
+    hitSafetyLimit,
   };
 }

@@ -1,14 +1,29 @@
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { placementForDistance, ALL_OFFLOADED } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
+import { NO_CLOCK, searchesAtAll, type SolveLimit } from '../core/solve-limit.js';
 import { greedyPlacement, polishAssignment, repairAssignment } from './heuristic.js';
 import { solveIlp } from './ilp.js';
 import { buildInstance, compareValues, evaluateAssignment, type AssignmentValue, type Instance } from './instance.js';
 import { planMemory, smallestPlacementBlocks } from './memory.js';
 import { pickVictim } from './pause.js';
-import type { BatchPlan, Certificate, PlanInput, PlanRequest, RequestPlacement, SloTier, SolverStatus } from './types.js';
+import type { BatchPlan, Certificate, PlanInput, PlanRequest, RequestPlacement, SloTier, SolveWork, SolverStatus } from './types.js';
 
 export const DEFAULT_WINDOW_STEPS = 16;
+
+/** The ILP's limit for this input: `timeLimitMs: 0` always means the heuristic alone. */
+export function solveLimitOf(input: PlanInput): SolveLimit {
+  if (input.timeLimitMs === 0) return { kind: 'work', lpRounds: 0 };
+  return input.solveLimit ?? { kind: 'wall', ms: input.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS };
+}
+
+export function addWork(into: SolveWork, w: SolveWork): void {
+  into.heuristicRuns += w.heuristicRuns;
+  into.requestLayers += w.requestLayers;
+  into.lpSolves += w.lpSolves;
+  into.mipSolves += w.mipSolves;
+  into.nonzeros += w.nonzeros;
+}
 export const DEFAULT_TIME_LIMIT_MS = 50;
 /**
  * The ILP stage stops searching once the answer is proven within 0.1 % of optimal (the LP bound
@@ -20,6 +35,8 @@ export const DEFAULT_GAP_TOLERANCE = 1e-3;
 const T_TOL = 1e-9;
 
 interface Solved {
+  work: SolveWork;
+  hitSafetyLimit: boolean;
   inst: Instance;
   assign: Int32Array;
   value: AssignmentValue;
@@ -57,12 +74,15 @@ function tightStepRows(inst: Instance, assign: ArrayLike<number>, stepMs: number
 }
 
 /** Heuristic first, then the ILP under its time limit with the heuristic's T as cutoff; the better answer wins. */
-async function solveActive(input: PlanInput, active: readonly PlanRequest[], windowSteps: number, timeLimitMs: number): Promise<Solved> {
+async function solveActive(input: PlanInput, active: readonly PlanRequest[], windowSteps: number, limit: SolveLimit): Promise<Solved> {
   const inst = buildInstance(input.cost, active, input.budgetBlocks, windowSteps, input.defaultSloTpotMs, input.sloMargin);
   const floor = inst.layers * inst.tcMs;
-  const h0 = performance.now();
+  const clock = input.clockMs ?? NO_CLOCK;
+  const work: SolveWork = { heuristicRuns: 1, requestLayers: inst.requests.length * inst.layers, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  let hitSafetyLimit = false;
+  const h0 = clock();
   const heur = greedyPlacement(inst);
-  const heuristicMs = performance.now() - h0;
+  const heuristicMs = clock() - h0;
   if (!heur) throw new Error('planner: no placement fits although the smallest one does (internal error)');
   let best = heur;
   let status: SolverStatus = 'heuristic';
@@ -73,8 +93,9 @@ async function solveActive(input: PlanInput, active: readonly PlanRequest[], win
     // Everything fits on the GPU: T is at the compute floor with nothing moved; nothing can beat it.
     status = 'optimal';
     boundMs = heur.value.stepMs;
-  } else if (timeLimitMs > 0) {
-    const ilp = await solveIlp(inst, heur.value.stepMs, timeLimitMs, {
+  } else if (searchesAtAll(limit)) {
+    const ilp = await solveIlp(inst, heur.value.stepMs, limit, {
+      clockMs: clock,
       initialRows: tightStepRows(inst, heur.assign, heur.value.stepMs),
       incumbentBytes: heur.value.bytes,
       gapTolerance: input.gapTolerance ?? DEFAULT_GAP_TOLERANCE,
@@ -85,6 +106,10 @@ async function solveActive(input: PlanInput, active: readonly PlanRequest[], win
     });
     solveMs = ilp.solveMs;
     glpkStatus = ilp.glpkStatus;
+    work.lpSolves = ilp.work.lpSolves;
+    work.mipSolves = ilp.work.mipSolves;
+    work.nonzeros = ilp.work.nonzeros;
+    hitSafetyLimit = ilp.hitSafetyLimit;
     boundMs = ilp.boundMs;
     if (ilp.assign) {
       const v = evaluateAssignment(inst, ilp.assign);
@@ -98,7 +123,7 @@ async function solveActive(input: PlanInput, active: readonly PlanRequest[], win
   }
   // The bound is on the same T, so it cannot exceed the answer's; clamp rounding in its arithmetic.
   boundMs = Math.min(boundMs, best.value.stepMs);
-  return { inst, assign: best.assign, value: best.value, status, boundMs, solveMs, heuristicMs, glpkStatus };
+  return { inst, assign: best.assign, value: best.value, status, boundMs, solveMs, heuristicMs, glpkStatus, work, hitSafetyLimit };
 }
 
 function violatesAt(stepMs: number, thetaMs: number): boolean {
@@ -201,6 +226,8 @@ function assemble(input: PlanInput, s: Solved, active: readonly PlanRequest[], p
     binding: bindingRows(s),
     sloTier: sloTier(s),
     glpkStatus: s.glpkStatus,
+    work: s.work,
+    ...(s.hitSafetyLimit ? { hitSafetyLimit: true } : {}),
     ...(keptForReload > 0 ? { keptForReload } : {}),
   };
   return {
@@ -228,7 +255,7 @@ function emptyPlan(input: PlanInput, windowSteps: number): BatchPlan {
     memoryBlocks: 0,
     budgetBlocks: input.budgetBlocks,
     violations: 0,
-    certificate: { status: 'optimal', objectiveMs: 0, bestBoundMs: 0, gap: 0, solveMs: 0, heuristicMs: 0, binding: [], sloTier: null, glpkStatus: null },
+    certificate: { status: 'optimal', objectiveMs: 0, bestBoundMs: 0, gap: 0, solveMs: 0, heuristicMs: 0, binding: [], sloTier: null, glpkStatus: null, work: { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 } },
     stagingBlocks: 0,
     overBudget: false,
     windowSteps,
@@ -251,7 +278,16 @@ function emptyPlan(input: PlanInput, windowSteps: number): BatchPlan {
 export async function planBatch(input: PlanInput): Promise<BatchPlan> {
   const windowSteps = input.windowSteps ?? DEFAULT_WINDOW_STEPS;
   if (!Number.isInteger(windowSteps) || windowSteps < 1) throw new RangeError(`windowSteps must be a positive integer, got ${windowSteps}`);
-  const timeLimitMs = input.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  const limit = solveLimitOf(input);
+  const noSearch: SolveLimit = { kind: 'work', lpRounds: 0 };
+  const total: SolveWork = { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  let safety = false;
+  const solve = async (rs: readonly PlanRequest[], l: SolveLimit): Promise<Solved> => {
+    const out = await solveActive(input, rs, windowSteps, l);
+    addWork(total, out.work);
+    safety ||= out.hitSafetyLimit;
+    return out;
+  };
   const policy = input.pausePolicy ?? 'longest';
   const rng = createRng(input.seed ?? 0);
   if (input.requests.length === 0) return emptyPlan(input, windowSteps);
@@ -285,7 +321,7 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
     }
   }
 
-  let solved = await solveActive(input, active, windowSteps, timeLimitMs);
+  let solved = await solve(active, limit);
   const hasSlo = input.defaultSloTpotMs !== undefined || input.requests.some((r) => r.sloTpotMs !== undefined);
   if (hasSlo && input.pauseForSlo !== false) {
     // Trial pauses are judged on the heuristic alone (it is never far from the ILP, and a batch
@@ -296,7 +332,7 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
     while (score > 0 && active.length > 1) {
       const before = { active, pausedLen: paused.length };
       if (!pauseOne()) break;
-      const trial = await solveActive(input, active, windowSteps, 0);
+      const trial = await solve(active, noSearch);
       const trialScore = pauseScore(trial, paused, input, windowSteps);
       if (trialScore < score) {
         solved = trial;
@@ -308,9 +344,11 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
         break;
       }
     }
-    if (changed) solved = await solveActive(input, active, windowSteps, timeLimitMs);
+    if (changed) solved = await solve(active, limit);
   }
   const keptForReload = keepWhereMovingDoesNotPay(solved, active);
+  solved.work = total;
+  solved.hitSafetyLimit = safety;
   return assemble(input, solved, active, paused, windowSteps, keptForReload);
 }
 

@@ -1,3 +1,4 @@
+import { NO_CLOCK } from '../core/solve-limit.js';
 import { placementForDistance } from '../core/placement.js';
 import { BASELINE_POLICIES, baselineDistance, isBaselinePolicy, type BaselinePolicy } from '../cost/baselines.js';
 import { violationThresholdMs } from './instance.js';
@@ -20,7 +21,7 @@ export function isPlanPolicy(p: string): p is PlanPolicy {
  * status `rule`, and its bound is only the compute floor L·t_c (no optimisation is claimed).
  */
 export function evaluateBaseline(policy: BaselinePolicy, input: PlanInput): BatchPlan {
-  const t0 = performance.now();
+  const t0 = (input.clockMs ?? NO_CLOCK)();
   const { cost } = input;
   const L = cost.layers;
   const windowSteps = input.windowSteps ?? DEFAULT_WINDOW_STEPS;
@@ -56,7 +57,7 @@ export function evaluateBaseline(policy: BaselinePolicy, input: PlanInput): Batc
       objectiveMs: step.totalMs,
       bestBoundMs: floor,
       gap: step.totalMs > 0 ? (step.totalMs - floor) / step.totalMs : 0,
-      solveMs: performance.now() - t0,
+      solveMs: (input.clockMs ?? NO_CLOCK)() - t0,
       heuristicMs: 0,
       binding: mem.totalBlocks > input.budgetBlocks ? ['memory (over budget)'] : [],
       sloTier: null,

@@ -1,3 +1,4 @@
+import type { MonotonicMs, SolveLimit } from '../core/solve-limit.js';
 import type { CostModel, StepCost } from '../cost/cost-model.js';
 
 export const PAUSE_POLICIES = ['longest', 'shortest', 'random', 'slo-loose', 'slo-strict'] as const;
@@ -42,6 +43,21 @@ export interface PlanInput {
   seed?: number;
   /** Hold predicted step times to θ / sloMargin (≥ 1; default 1): the controller's measured error quantile. */
   sloMargin?: number;
+  /** The ILP's limit (default: wall-clock `timeLimitMs`); virtual time counts work instead (src/core/solve-limit.ts). */
+  solveLimit?: SolveLimit;
+  /** Measures solve times (reported as wall-clock measurements); none given: they read 0. */
+  clockMs?: MonotonicMs;
+}
+
+/** What a solve did, counted: the input of the modelled solve latency (src/controller/solve-latency.ts). */
+export interface SolveWork {
+  /** Heuristic placements computed, and Σ requests × layers over them. */
+  heuristicRuns: number;
+  requestLayers: number;
+  lpSolves: number;
+  mipSolves: number;
+  /** Σ nonzeros of the GLPK models solved. */
+  nonzeros: number;
 }
 
 /**
@@ -79,6 +95,9 @@ export interface Certificate {
   sloTier?: SloTier | null;
   /** GLPK's raw status code (5 optimal, 2 feasible, 1 undefined, 4 no feasible); null when the ILP did not run. */
   glpkStatus?: number | null;
+  work?: SolveWork;
+  /** Under a work limit, a GLPK call ran into its safety time limit: this answer depends on the machine. */
+  hitSafetyLimit?: boolean;
 }
 
 export interface RequestPlacement {

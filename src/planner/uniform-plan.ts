@@ -1,3 +1,4 @@
+import { NO_CLOCK, type MonotonicMs } from '../core/solve-limit.js';
 import { placementForDistance } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import type { CostModel } from '../cost/cost-model.js';
@@ -17,6 +18,7 @@ export interface UniformPlanInput {
   pause: boolean;
   pausePolicy: PausePolicy;
   seed: number;
+  clockMs?: MonotonicMs;
 }
 
 interface Candidate {
@@ -36,7 +38,7 @@ interface Candidate {
  * (fewest violations, then lowest step time, then fewest bytes), on the same memory accounting.
  */
 export function uniformPlan(input: UniformPlanInput): BatchPlan {
-  const t0 = performance.now();
+  const t0 = (input.clockMs ?? NO_CLOCK)();
   const { cost, windowSteps } = input;
   const L = cost.layers;
   const rng = createRng(input.seed);
@@ -101,9 +103,11 @@ export function uniformPlan(input: UniformPlanInput): BatchPlan {
       objectiveMs: chosen.step.totalMs,
       bestBoundMs: chosen.step.computeMs,
       gap: chosen.step.totalMs > 0 ? (chosen.step.totalMs - chosen.step.computeMs) / chosen.step.totalMs : 0,
-      solveMs: performance.now() - t0,
+      solveMs: (input.clockMs ?? NO_CLOCK)() - t0,
       heuristicMs: 0,
       binding: chosen.fits ? [] : ['memory'],
+      // One step-time evaluation per shared distance tried, per pause trial.
+      work: { heuristicRuns: 1, requestLayers: input.requests.length * L * distanceOptions(L).length, lpSolves: 0, mipSolves: 0, nonzeros: 0 },
     },
   };
 }

@@ -1,8 +1,8 @@
 import { OrbitflowError } from '../core/errors.js';
 import { decideAdmission, fitsAllOnGpu, soloStepMs, type AdmissionCandidate, type AdmissionSettings, type AdmissionVerdict, type RunningRequest, type WaitingRequest } from './admission.js';
 import { violationThresholdMs } from './instance.js';
-import { planBatch } from './plan-batch.js';
-import type { BatchPlan, PlanInput, PlanRequest } from './types.js';
+import { addWork, planBatch } from './plan-batch.js';
+import type { BatchPlan, PlanInput, PlanRequest, SolveWork } from './types.js';
 
 export interface WindowInput extends Omit<PlanInput, 'requests'> {
   /** The running batch as it will be at the step boundary the plan lands at. */
@@ -26,6 +26,10 @@ export interface WindowPlan {
   /** Waiting requests refused: they fit only offloaded and could not meet their SLO even alone. */
   reject: string[];
   verdict: AdmissionVerdict | null;
+  /** The work of every placement solve this decision made (base, candidates, the chosen group). */
+  work: SolveWork;
+  /** Some GLPK call hit its safety limit under a work limit (the answer may differ on another machine). */
+  hitSafetyLimit: boolean;
 }
 
 function sloOf(input: WindowInput, r: { sloTpotMs?: number }): number | undefined {
@@ -41,13 +45,24 @@ function stepLimitMs(input: WindowInput, r: { sloTpotMs?: number }): number {
  * A plan for `requests` that pauses nothing, or null when they do not fit together (heuristic
  * only: the candidates are compared, the chosen one is solved in full).
  */
-async function tryPlace(input: WindowInput, requests: PlanRequest[], timeLimitMs: number): Promise<BatchPlan | null> {
+async function tryPlace(input: WindowInput, requests: PlanRequest[], timeLimitMs: number | undefined, tally: Tally): Promise<BatchPlan | null> {
   try {
-    const plan = await planBatch({ ...input, requests, timeLimitMs, pauseForSlo: false });
+    const plan = tally.count(await planBatch({ ...input, requests, timeLimitMs, pauseForSlo: false }));
     return plan.paused.length === 0 && !plan.overBudget ? plan : null;
   } catch (e) {
     if (e instanceof OrbitflowError && e.code === 'OF_PLAN_INFEASIBLE') return null;
     throw e;
+  }
+}
+
+/** Sums the work of the solves one decision makes. */
+class Tally {
+  readonly work: SolveWork = { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  hitSafetyLimit = false;
+  count(plan: BatchPlan): BatchPlan {
+    if (plan.certificate.work) addWork(this.work, plan.certificate.work);
+    this.hitSafetyLimit ||= plan.certificate.hitSafetyLimit === true;
+    return plan;
   }
 }
 
@@ -66,14 +81,16 @@ function stepsToNextFinish(running: readonly { outputTokens: number; generatedTo
  * One decision of the OrbitFlow controller for the next window: which layers of each running
  * request stay on the GPU (the ILP, with Pause-Resume), and whether waiting requests run this
  * window at all — admitted now with a placement, held ("not now", vLLM would simply queue them),
- * or refused when they fit only offloaded and could not meet their SLO even alone (vLLM refuses a
- * prompt that does not fit its KV cache; OrbitFlow serves every one it can serve within the SLO).
+ * or refused when they fit only offloaded and could not meet their SLO alone, or would yield tokens
+ * slower than the run does (vLLM refuses a prompt that does not fit its KV cache; OrbitFlow serves
+ * the ones worth serving).
  */
 export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   const W = input.windowSteps ?? 16;
   const active: PlanRequest[] = [...input.running, ...input.paused];
-  const base = await planBatch({ ...input, requests: active });
-  const none = (verdict: AdmissionVerdict | null, holdSteps = 0, reject: string[] = []): WindowPlan => ({ plan: base, admit: [], holdSteps, reject, verdict });
+  const tally = new Tally();
+  const base = tally.count(await planBatch({ ...input, requests: active }));
+  const none = (verdict: AdmissionVerdict | null, holdSteps = 0, reject: string[] = []): WindowPlan => ({ plan: base, admit: [], holdSteps, reject, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit });
   const settings = input.admission;
   if (!settings || input.waiting.length === 0) return none(null);
   const L = input.cost.layers;
@@ -82,8 +99,10 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   for (const w of input.waiting) {
     if (queue.length >= settings.maxCandidates) break;
     if (!fitsAllOnGpu(L, w.prefillTokens, input.budgetBlocks)) {
+      // Beyond vLLM's capacity a request is served only offloaded, and alone it holds the whole
+      // budget: worth it when it meets its SLO and yields tokens no slower than the run does now.
       const solo = soloStepMs(input.cost, w.prefillTokens, input.budgetBlocks, W);
-      if (solo === null || solo > stepLimitMs(input, w)) {
+      if (solo === null || solo > stepLimitMs(input, w) || 1 / solo < settings.outputRatePerMs) {
         reject.push(w.id);
         continue;
       }
@@ -96,18 +115,41 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
 
   // Candidates: the first k waiting requests, as long as the batch still fits and nobody who meets
   // their SLO stops meeting it (the admitted included); nothing runs → the first one always may.
-  const meets = new Map(base.placements.map((p) => [p.id, !p.violates]));
+  // A request meets its SLO under a step time T when each step is within θ (TBT) and its TPOT
+  // budget still holds: every remaining gap is T stretched by the prefills that will interrupt it
+  // (the engine spends a share ρ of its time in prefill, so a decode gap averages T / (1 − ρ)).
+  const stretch = 1 / Math.max(0.05, 1 - settings.prefillShare);
+  const tpotHolds = (r: RunningRequest, T: number): boolean => {
+    const slo = sloOf(input, r);
+    if (slo === undefined) return true;
+    const remaining = Math.max(0, r.outputTokens - r.generatedTokens);
+    return r.decodeElapsedMs + remaining * T * stretch <= slo * Math.max(1, r.outputTokens - 1);
+  };
+  const meetsAt = (r: RunningRequest, T: number): { tbt: boolean; tpot: boolean } => ({ tbt: T <= stepLimitMs(input, r) * (1 + 1e-9), tpot: tpotHolds(r, T) });
+  const before = input.running.map((r) => meetsAt(r, base.step.totalMs));
   const candidates: AdmissionCandidate[] = [];
   for (let k = 1; k <= Math.min(input.freeSeqs, queue.length); k++) {
     const admitted = queue.slice(0, k);
-    const plan = await tryPlace(input, [...input.running, ...admitted.map(asPlanRequest)], 0);
+    const plan = await tryPlace(input, [...input.running, ...admitted.map(asPlanRequest)], 0, tally);
     if (!plan) break;
-    const sloSafe = plan.placements.every((p, i) => {
-      const limit = i < input.running.length ? (meets.get(p.id) ? stepLimitMs(input, input.running[i]) : Infinity) : stepLimitMs(input, admitted[i - input.running.length]);
-      return plan.step.totalMs <= limit * (1 + 1e-9);
-    });
-    if (!sloSafe && !(input.running.length === 0 && k === 1)) break;
-    candidates.push({ admitted, distances: plan.placements.map((p) => p.distance), stepMs: plan.step.totalMs });
+    const T = plan.step.totalMs;
+    // Nobody who met a part of their SLO stops meeting it; the admitted must meet theirs.
+    const sloSafe =
+      input.running.every((r, i) => {
+        const now = meetsAt(r, T);
+        return (!before[i].tbt || now.tbt) && (!before[i].tpot || now.tpot);
+      }) &&
+      admitted.every((w) => {
+        const fresh: RunningRequest = { id: w.id, contextTokens: w.prefillTokens, outputTokens: w.outputTokens, generatedTokens: 1, decodeElapsedMs: 0, sloTpotMs: w.sloTpotMs };
+        const m = meetsAt(fresh, T);
+        return m.tbt && m.tpot;
+      });
+    const distances = plan.placements.map((p) => p.distance);
+    // What vLLM would admit (newcomers with every layer on the GPU, the batch as it is) is always
+    // allowed: OrbitFlow never takes less work on than vLLM would, only more, or at another time.
+    const vllmWould = input.running.every((r, i) => distances[i] === (r.currentDistance ?? -1)) && distances.slice(input.running.length).every((d) => d === -1);
+    if (!sloSafe && !vllmWould && !(input.running.length === 0 && k === 1)) break;
+    candidates.push({ admitted, distances, stepMs: plan.step.totalMs });
   }
   if (candidates.length === 0) return none({ action: 'hold', reason: 'no waiting request fits within the SLO beside the running batch', interruptionCost: 0, holdCost: 0, holdSteps: holdNext, held: 0 }, holdNext, reject);
   const best = candidates[candidates.length - 1];
@@ -119,19 +161,19 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
     const later = input.running
       .filter((r) => r.outputTokens - r.generatedTokens > holdNext)
       .map((r) => ({ ...r, contextTokens: r.contextTokens + holdNext }));
-    canGrow = (await tryPlace(input, [...later, ...queue.slice(0, k + 1).map(asPlanRequest)], 0)) !== null;
+    canGrow = (await tryPlace(input, [...later, ...queue.slice(0, k + 1).map(asPlanRequest)], 0, tally)) !== null;
   }
   const verdict = decideAdmission(input.cost, input.running, best, canGrow, queue, settings, (r) => sloOf(input, r), base.step.totalMs);
   if (verdict.action === 'hold') return none(verdict, verdict.holdSteps, reject);
-  return admitGroup(input, best, reject, verdict, base);
+  return admitGroup(input, best, reject, verdict, base, tally);
 }
 
 /** Admit a group: it gets the full solve (the ILP); if that pauses anything, the heuristic's plan stands. */
-async function admitGroup(input: WindowInput, group: AdmissionCandidate, reject: string[], verdict: AdmissionVerdict, base: BatchPlan): Promise<WindowPlan> {
-  const final = await tryPlace(input, [...input.running, ...group.admitted.map(asPlanRequest)], input.timeLimitMs ?? 0);
+async function admitGroup(input: WindowInput, group: AdmissionCandidate, reject: string[], verdict: AdmissionVerdict, base: BatchPlan, tally: Tally): Promise<WindowPlan> {
+  const final = await tryPlace(input, [...input.running, ...group.admitted.map(asPlanRequest)], input.timeLimitMs, tally);
   const plan = final ?? base;
   const distanceOf = new Map(plan.placements.map((p) => [p.id, p.distance]));
   const admit = group.admitted.map((w, i) => ({ id: w.id, distance: final ? distanceOf.get(w.id)! : group.distances[input.running.length + i] }));
   const after = [...input.running, ...group.admitted.map((w) => ({ outputTokens: w.outputTokens, generatedTokens: 1 }))];
-  return { plan, admit, holdSteps: stepsToNextFinish(after), reject, verdict };
+  return { plan, admit, holdSteps: stepsToNextFinish(after), reject, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit };
 }

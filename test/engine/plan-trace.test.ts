@@ -66,7 +66,7 @@ function captureCtx(): { ctx: CliContext; stdout: () => string; stderr: () => st
   let se = '';
   o.on('data', (d: Buffer) => (so += d.toString()));
   e.on('data', (d: Buffer) => (se += d.toString()));
-  const ctx: CliContext = { stdout: o, stderr: e, env: {}, cwd: process.cwd(), argv: [], exitCode: 0, interactive: false };
+  const ctx: CliContext = { stdout: o, stderr: e, env: {}, cwd: process.cwd(), argv: [], exitCode: 0, interactive: false, clockMs: () => performance.now() };
   return { ctx, stdout: () => so, stderr: () => se };
 }
 
