@@ -19,7 +19,7 @@ export const EMBEDDED_DEFAULTS = {
    * needs 1.02 GiB even at the widest offload; test/e2e/embedded-samples.test.ts checks them all),
    * yet small enough that they need offloading, so the controller has work to do.
    */
-  gpuKvGib: 1.25,
+  gpuKvGib: 2,
   maxNumSeqs: 16,
 } as const;
 

@@ -83,7 +83,7 @@ export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlock
   seed: 0,
   mode: 'ilp',
   pause: true,
-  pauseForSlo: true,
+  pauseForSlo: false,
   useDeposit: true,
   depositCap: 0.5,
   admission: true,
@@ -200,6 +200,7 @@ export class Controller {
   private lastStepMs = 0;
   private lastObservedMs = 0;
   private solveWallMs = 0;
+  private admittingNext = false;
   private safetyLimitHits = 0;
   private readonly stepTimes: number[] = [];
   private usedScales = { compute: 1, bandwidth: 1 };
@@ -254,9 +255,10 @@ export class Controller {
     if (obs.kind === 'decode') this.pacer.onStep(obs.nowMs, obs.stepMs, obs.batchIds?.length ?? obs.requests.length, obs.waiting?.length ?? 0);
     const trigger = this.feedback(obs) ?? this.checkTriggers(obs);
     this.stepsSincePlan++;
-    if (trigger === null || this.pending) return null;
-    this.startSolve(obs, trigger);
-    return trigger;
+    const started = trigger !== null && !this.pending;
+    if (started) this.startSolve(obs, trigger);
+    this.admittingNext = false;
+    return started ? trigger : null;
   }
 
   private trackPauses(obs: StepObservation): void {
@@ -357,7 +359,9 @@ export class Controller {
     for (const [id, since] of this.pausedSince) if (obs.nowMs - since >= this.cfg.maxPauseMs) noPause.push(id);
     // One step ahead: plan for the batch as it will be when the plan lands, after the next decode
     // step: one token longer, and without the requests that step finishes.
-    const landing = obs.requests.filter((r) => r.paused || r.outputTokens === undefined || r.outputTokens - r.generatedTokens > 1);
+    // When the plan just handed out admits someone, the next step is their prefill: nobody finishes.
+    const decodeNext = !this.admittingNext;
+    const landing = obs.requests.filter((r) => !decodeNext || r.paused || r.outputTokens === undefined || r.outputTokens - r.generatedTokens > 1);
     const admission = this.cfg.admission && obs.maxNumSeqs !== undefined && obs.waiting !== undefined;
     const waiting = admission ? obs.waiting!.slice(0, this.cfg.admissionCandidates) : [];
     this.lastHead = waiting[0]?.id;
@@ -475,6 +479,7 @@ export class Controller {
     if (!this.ready || this.ready.readyAtMs > nowMs) return null;
     const r = this.ready;
     this.ready = null;
+    this.admittingNext = r.action.admit.length > 0;
     return r;
   }
 

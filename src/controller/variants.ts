@@ -14,7 +14,7 @@ import type { MonotonicMs } from '../core/solve-limit.js';
  * Uniform Distance → + Token-Deposit → + Pause-Resume → OrbitFlow (per-request ILP placements).
  */
 export const CONTROLLER_VARIANTS = {
-  orbitflow: { mode: 'ilp', pause: true, useDeposit: true },
+  orbitflow: { mode: 'ilp', pause: true, useDeposit: false },
   uniform: { mode: 'uniform', pause: false, useDeposit: false },
   'uniform+td': { mode: 'uniform', pause: false, useDeposit: true },
   'uniform+td+pr': { mode: 'uniform', pause: true, useDeposit: true },

@@ -628,7 +628,9 @@ export class EngineCore implements EngineView, PolicyHost {
     const wbBytes = this.hostTier ? B * cost.tokenLayerBytes : 0;
     const writeThroughMs = this.hostTier ? L * cost.d2hMs(wbBytes) : 0;
     const noise = this.noise();
-    const durationMs = (sc.totalMs + writeThroughMs + this.stepOverheadMs) * noise;
+    // The write-through runs on the device-to-host copy engine, beside the layers' compute (as the
+    // prefill's does): only what outlasts the compute lengthens the step.
+    const durationMs = (sc.totalMs + Math.max(0, writeThroughMs - sc.computeMs) + this.stepOverheadMs) * noise;
     if (this.placementsChanged && this.recordTimeline) this.pushTimeline(fallback ? 'fallback' : 'policy', undefined, [], []);
     return this.makePlan('decode', now, durationMs, this.running.slice(), {
       predictedMs: sc.totalMs - reloadMs, computeMs: sc.computeMs, transferMs: sc.transferMs, stallMs: sc.stallMs,
