@@ -3,6 +3,7 @@ import { kvBytesPerBlock, kvBytesPerTokenLayer, blocksPerLayer, weightBytesPerLa
 import type { Placement } from '../core/placement.js';
 import { GIB } from '../core/units.js';
 import type { DecodeFit, Profile } from '../profile/format.js';
+import { closedFormStep } from './step-time.js';
 import { TransferCurve } from './transfer-curve.js';
 
 export interface CostModelOptions {
@@ -146,15 +147,8 @@ export class CostModel {
   stepTime(reqs: readonly StepRequest[]): StepCost {
     const tc = this.layerComputeMs(reqs.length, totalContext(reqs));
     const { comm, bytes } = this.layerTransferMs(reqs);
-    let cum = 0;
-    let worst = 0;
-    for (let j = 0; j < this.layers; j++) {
-      cum += comm[j];
-      const over = cum - j * tc;
-      if (over > worst) worst = over;
-    }
-    const computeMs = this.layers * tc;
-    return { totalMs: computeMs + worst, computeMs, stallMs: worst, transferMs: cum, bytesMoved: bytes, layerComputeMs: tc };
+    const k = closedFormStep(comm, this.layers, tc);
+    return { totalMs: k.stepMs, computeMs: this.layers * tc, stallMs: k.stallMs, transferMs: k.transferMs, bytesMoved: bytes, layerComputeMs: tc };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { closedFormStep } from '../cost/step-time.js';
 import { compareValues, evaluateAssignment, type AssignmentValue, type Instance } from './instance.js';
 
 export interface HeuristicResult {
@@ -62,9 +63,11 @@ function prepare(inst: Instance): Prepared {
 
 /**
  * Mutable search state over an assignment: per-layer copy time and staging blocks, kept
- * incrementally so one candidate move is evaluated in one O(L) pass with no allocation.
+ * incrementally so one candidate move is evaluated in one O(L) pass with no allocation. Its
+ * `evalMove` / `evalPair` are the closed form fused with the move (the search's inner loop); a
+ * property test holds them to the kernel (src/cost/step-time.ts) on random instances.
  */
-class SearchState {
+export class SearchState {
   readonly L: number;
   readonly N: number;
   readonly tc: number;
@@ -113,16 +116,9 @@ class SearchState {
   }
 
   private refresh(): void {
-    let cum = 0;
-    let worst = 0;
     let smax = 0;
-    for (let j = 0; j < this.L; j++) {
-      cum += this.comm[j];
-      const v = cum - this.jtc[j];
-      if (v > worst) worst = v;
-      if (this.stag[j] > smax) smax = this.stag[j];
-    }
-    this.stepMs = this.L * this.tc + worst;
+    for (let j = 0; j < this.L; j++) if (this.stag[j] > smax) smax = this.stag[j];
+    this.stepMs = closedFormStep(this.comm, this.L, this.tc).stepMs;
     this.staging = smax;
     this.memory = this.resident + smax;
   }

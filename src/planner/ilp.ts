@@ -1,5 +1,6 @@
 import GLPK from 'glpk.js/node';
 import type { GLPK as Glpk, LP } from 'glpk.js/node';
+import { stepRowValues } from '../cost/step-time.js';
 import { NO_CLOCK, WORK_SAFETY_MS, type MonotonicMs, type SolveLimit } from '../core/solve-limit.js';
 import { GIB } from '../core/units.js';
 import { compareValues, evaluateAssignment, type Instance, type InstanceOption } from './instance.js';
@@ -222,13 +223,9 @@ function commOf(inst: Instance, model: Model, vars: Record<string, number>): Flo
 /** Step rows not yet in the model that a solution violates beyond the model's T, worst first. */
 function violatedRows(inst: Instance, comm: Float64Array, modelT: number, have: ReadonlySet<number>): number[] {
   const L = inst.layers;
+  const rows = stepRowValues(comm, L, inst.tcMs);
   const out: { j: number; v: number }[] = [];
-  let cum = 0;
-  for (let j = 0; j < L; j++) {
-    cum += comm[j];
-    const v = (L - j) * inst.tcMs + cum;
-    if (!have.has(j) && v > modelT * (1 + 1e-9) + 1e-9) out.push({ j, v });
-  }
+  for (let j = 0; j < L; j++) if (!have.has(j) && rows[j] > modelT * (1 + 1e-9) + 1e-9) out.push({ j, v: rows[j] });
   return out.sort((a, b) => b.v - a.v).map((o) => o.j);
 }
 

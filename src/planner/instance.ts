@@ -1,5 +1,6 @@
 import { blocksPerLayer } from '../core/model-spec.js';
 import type { CostModel } from '../cost/cost-model.js';
+import { closedFormStep } from '../cost/step-time.js';
 import { growthBlocks } from './memory.js';
 import { placementOptions } from './options.js';
 import type { PlanRequest } from './types.js';
@@ -109,7 +110,7 @@ export interface AssignmentValue {
   worstLayer: number;
 }
 
-/** T, memory and bytes of an assignment (option index per request), by the same closed form as CostModel.stepTime. */
+/** T, memory and bytes of an assignment (option index per request), by the closed-form kernel (src/cost/step-time.ts). */
 export function evaluateAssignment(inst: Instance, assign: ArrayLike<number>): AssignmentValue {
   const L = inst.layers;
   const comm = new Float64Array(L);
@@ -126,20 +127,10 @@ export function evaluateAssignment(inst: Instance, assign: ArrayLike<number>): A
       stag[l] += q.growthBlocks;
     }
   }
-  let cum = 0;
-  let worst = 0;
-  let worstLayer = -1;
   let staging = 0;
-  for (let j = 0; j < L; j++) {
-    cum += comm[j];
-    const v = cum - j * inst.tcMs;
-    if (v > worst) {
-      worst = v;
-      worstLayer = j;
-    }
-    if (stag[j] > staging) staging = stag[j];
-  }
-  return { stepMs: L * inst.tcMs + worst, memoryBlocks: resident + staging, stagingBlocks: staging, bytes, worstLayer };
+  for (let j = 0; j < L; j++) if (stag[j] > staging) staging = stag[j];
+  const k = closedFormStep(comm, L, inst.tcMs);
+  return { stepMs: k.stepMs, memoryBlocks: resident + staging, stagingBlocks: staging, bytes, worstLayer: k.worstLayer };
 }
 
 /** Lexicographic (T, bytes) comparison with a relative tolerance on T: < 0 when a is better. */

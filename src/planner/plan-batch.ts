@@ -1,6 +1,7 @@
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { placementForDistance, ALL_OFFLOADED } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
+import { closedFormStep, stepRowValues } from '../cost/step-time.js';
 import { NO_CLOCK, searchesAtAll, type SolveLimit } from '../core/solve-limit.js';
 import { greedyPlacement, polishAssignment, repairAssignment } from './heuristic.js';
 import { solveIlp, stagingLayers } from './ilp.js';
@@ -65,12 +66,9 @@ function tightStepRows(inst: Instance, assign: ArrayLike<number>, stepMs: number
   const L = inst.layers;
   const comm = new Float64Array(L);
   for (let r = 0; r < inst.requests.length; r++) for (const l of inst.options[assign[r]].offloaded) comm[l] += inst.requests[r].copyMs;
+  const rows = stepRowValues(comm, L, inst.tcMs);
   const out: number[] = [];
-  let cum = 0;
-  for (let j = 0; j < L; j++) {
-    cum += comm[j];
-    if ((L - j) * inst.tcMs + cum >= stepMs * (1 - 1e-9)) out.push(j);
-  }
+  for (let j = 0; j < L; j++) if (rows[j] >= stepMs * (1 - 1e-9)) out.push(j);
   return out;
 }
 
@@ -89,12 +87,8 @@ function certified(inst: Instance, heur: { assign: Int32Array; value: Assignment
       stag[l] += inst.requests[r].growthBlocks;
     }
   }
-  const rowValue: { j: number; v: number }[] = [];
-  let cum = 0;
-  for (let j = 0; j < L; j++) {
-    cum += comm[j];
-    rowValue.push({ j, v: (L - j) * inst.tcMs + cum });
-  }
+  const rowsAt = stepRowValues(comm, L, inst.tcMs);
+  const rowValue = Array.from(rowsAt, (v, j) => ({ j, v }));
   rowValue.sort((a, b) => b.v - a.v || a.j - b.j);
   let peak = 0;
   for (let j = 0; j < L; j++) peak = Math.max(peak, stag[j]);
@@ -396,13 +390,7 @@ function stepMsOf(inst: Instance, offloadedOf: (r: number) => Uint8Array): numbe
     const tau = inst.requests[r].copyMs;
     for (let j = 0; j < L; j++) if (ind[j]) comm[j] += tau;
   }
-  let cum = 0;
-  let worst = 0;
-  for (let j = 0; j < L; j++) {
-    cum += comm[j];
-    if (cum - j * inst.tcMs > worst) worst = cum - j * inst.tcMs;
-  }
-  return L * inst.tcMs + worst;
+  return closedFormStep(comm, L, inst.tcMs).stepMs;
 }
 
 /**
