@@ -74,7 +74,7 @@ export interface ControllerConfig {
 export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlocks' | 'sloFor'> = {
   windowSteps: 16,
   replanIntervalSteps: 512,
-  forecastSteps: 1,
+  forecastSteps: 3,
   pausePolicy: 'longest',
   timeLimitMs: 50,
   solveBudgetFraction: 1,

@@ -11,7 +11,7 @@ export class StepMargin {
 
   constructor(
     private readonly size = 256,
-    private readonly q = 0.9,
+    private readonly q = 0.98,
   ) {
     this.ratios = new Float64Array(size);
   }
