@@ -59,7 +59,7 @@ export interface Provenance {
   gpu: GpuInfo;
   assumptions: Assumption[];
   probe?: ProbeRecord;
-  /** Kind `fitted`: the replay the fit came from (src/profile/from-run/fit-record.ts). */
+  /** Kind `fitted`: the replay the fit came from (src/profile/from-run/fit-run.ts). */
   fit?: FitRecord;
 }
 
@@ -220,6 +220,9 @@ export interface Profile {
   decode: DecodeSection;
   validation?: ValidationPoint[];
 }
+
+/** A fitted profile's decode base already holds the engine's fixed per-step cost: simulations add none. */
+export const FITTED_STEP_OVERHEAD_MS = 0;
 
 /** The line every report built on a profile starts with. */
 export function provenanceLine(p: Profile): string {
