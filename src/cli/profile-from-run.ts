@@ -31,7 +31,7 @@ function text(o: FitRunOutcome, file: string, baseGiven: boolean): string {
   const lines = [
     provenanceLine(p),
     `decode step (ms) = ${ms(d.step.baseMs)} + ${ms(d.step.perSeqMs)} · batch + ${ms(d.step.perTokenMs)} · Σ context tokens   (per layer: base ${ms(d.baseMs)}, per-seq ${ms(d.perSeqMs)}, per-token ${d.perTokenMs.toExponential(4)}; L = ${d.step.baseMs > 0 ? Math.round(d.step.baseMs / d.baseMs) : '?'})`,
-    `  ${d.samples} decode gaps from ${o.recon.requestsUsed} requests; R² ${d.r2.toFixed(4)}; |residual| p50 / p90 / p99 ${ms(d.residualMs.p50)} / ${ms(d.residualMs.p90)} / ${ms(d.residualMs.p99)} ms (${pct(d.residualRel.p50)} / ${pct(d.residualRel.p90)} / ${pct(d.residualRel.p99)}); noise CV ≈ ${d.residualCv.toFixed(3)}${d.clamped.length ? `; held at 0: ${d.clamped.join(', ')}` : ''}`,
+    `  ${d.samples} decode gaps (${d.steps} engine steps) from ${o.recon.requestsUsed} requests; R² ${d.r2.toFixed(4)}; |residual| p50 / p90 / p99 ${ms(d.residualMs.p50)} / ${ms(d.residualMs.p90)} / ${ms(d.residualMs.p99)} ms (${pct(d.residualRel.p50)} / ${pct(d.residualRel.p90)} / ${pct(d.residualRel.p99)}); noise CV ≈ ${d.residualCv.toFixed(3)}${d.clamped.length ? `; held at 0: ${d.clamped.join(', ')}` : ''}${d.perSeqDropped ? `; per-sequence term dropped (not supported by the data: BIC over ${d.steps} steps)` : ''}`,
     `  left out: ${skipped}`,
     o.prefill.identified
       ? `prefill efficiency ${o.prefill.efficiency.toPrecision(4)} of ${p.provenance.gpu.dense_tflops} TFLOPS, fitted to ${o.prefill.samples} prefill steps (|error| p50 ${pct(o.prefill.errorRel!.p50)}, p90 ${pct(o.prefill.errorRel!.p90)})`

@@ -89,7 +89,7 @@ export function fitRun(run: RunDir, o: FitRunOptions): FitRunOutcome {
     per_seq_ms: round(decode.perSeqMs),
     per_token_ms: round(decode.perTokenMs),
     r2: round(decode.r2, 4),
-    method: `robust (Huber IRLS, non-negative) regression of ${decode.samples} decode gaps on (1, batch, Σ context) reconstructed from per-chunk times, divided by L = ${L}; base_ms includes the engine's fixed per-step overhead`,
+    method: `robust (Huber IRLS, non-negative) regression of ${decode.samples} decode gaps (${decode.steps} engine steps) on (1, batch, Σ context) reconstructed from per-chunk times, divided by L = ${L}${decode.perSeqDropped ? '; the per-sequence term dropped (not supported by the data, BIC over the steps)' : ''}; base_ms includes the engine's fixed per-step overhead`,
     source: `replay of ${endpoint} (${run.dir})`,
   };
   const draft = (efficiency: number): Profile => ({
