@@ -101,7 +101,10 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
   if (typeof opts.profile !== 'string') throw usageError('--profile', 'a profile file is required with --against (a fitted one: orbitflow profile --from-run DIR)');
   const asserts = ((opts.assert as string[] | undefined) ?? []).map(parseAssertion);
   const policyName = policyGiven ? String(opts.policy) : DEFAULT_AGAINST_POLICY;
-  if (!isBaselinePolicy(policyName)) throw usageError('--policy', `with --against, the endpoint's own policy: one of ${BASELINE_POLICIES.join(', ')} (default ${DEFAULT_AGAINST_POLICY}, a stock vLLM); got '${policyName}'`);
+  // A baseline, or `external`: the reference engine's own default with no controller attached.
+  if (!isBaselinePolicy(policyName) && policyName !== 'external') {
+    throw usageError('--policy', `with --against, the endpoint's own policy: one of ${BASELINE_POLICIES.join(', ')}, or external (the reference engine's default, no controller) (default ${DEFAULT_AGAINST_POLICY}, a stock vLLM); got '${policyName}'`);
+  }
   const loaded = loadProfile(opts.profile);
   const profile: Profile = loaded.profile;
   const fitted = profile.provenance.kind === 'fitted';
