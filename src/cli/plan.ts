@@ -154,6 +154,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--assert <expr>', "--against: CI gate on a validation key, repeatable, e.g. 'tpot_p50_error<=0.05'; a failure exits 1", collect);
   addTraceOptions(cmd);
   cmd.action(async (opts: PlanOptions & Record<string, unknown>, command: Command) => {
+    if (opts.assert !== undefined && opts.against === undefined) throw usageError('--assert', 'gates a validation: give --trace TRACE --against DIR');
     if (opts.against !== undefined) {
       if (opts.trace === undefined) throw usageError('--against', 'needs --trace TRACE (the trace the replay ran, with its options)');
       await runPlanAgainst(opts, ctx, command.getOptionValueSource('policy') !== 'default');
