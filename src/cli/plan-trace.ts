@@ -11,7 +11,7 @@ import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controll
 import { describeSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
-import { provenanceLine } from '../profile/format.js';
+import { FITTED_STEP_OVERHEAD_MS, provenanceLine } from '../profile/format.js';
 import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../trace/types.js';
 import { err, out, type CliContext } from './context.js';
@@ -78,7 +78,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   if (!Number.isInteger(maxNumSeqs) || maxNumSeqs < 1) throw usageError('--max-num-seqs', `expected a positive integer, got ${maxNumSeqs}`);
   const noiseCv = num(opts, 'noiseCv') ?? ENGINE_DEFAULTS.noiseCv;
   if (noiseCv < 0) throw usageError('--noise-cv', 'must be ≥ 0');
-  const stepOverheadMs = num(opts, 'stepOverheadMs') ?? ENGINE_DEFAULTS.stepOverheadMs;
+  const stepOverheadMs = num(opts, 'stepOverheadMs') ?? (loaded.profile.provenance.kind === 'fitted' ? FITTED_STEP_OVERHEAD_MS : ENGINE_DEFAULTS.stepOverheadMs);
   const hostKvGib = num(opts, 'hostKvGib');
   const seed = num(opts, 'seed') ?? 0;
 

@@ -4,6 +4,7 @@ import type { CliContext } from './context.js';
 import { inkProgress, plainProgress, type ProgressSink } from '../profile/progress-view.js';
 import { runProfile, type ProfileOptions } from '../profile/run-profile.js';
 import { renderSummary } from '../profile/summary.js';
+import { runProfileFromRun } from './profile-from-run.js';
 
 interface RawOptions {
   model?: string;
@@ -21,6 +22,9 @@ interface RawOptions {
   probeOutput?: string;
   saveProbeOutput?: string;
   json?: boolean;
+  fromRun?: string;
+  base?: string;
+  id?: string;
 }
 
 export function registerProfile(program: Command, ctx: CliContext): void {
@@ -46,8 +50,15 @@ export function registerProfile(program: Command, ctx: CliContext): void {
     .option('--probe-output <file>', 'build the profile from this probe JSON (no GPU or nvcc needed)')
     .option('--save-probe-output <file>', "also write the probe's raw JSON here")
     .option('--json', 'print {file, sha256, profile} on stdout, nothing else')
+    .option('--from-run <dir>', "fit the decode and prefill cost from a replay's --out DIR instead of probing a GPU (no GPU needed); --model/--model-config and --tp say what the endpoint served")
+    .option('--base <file>', `--from-run: profile whose host↔GPU link and dense TFLOPs are kept (not identifiable from a replay) (default: profiles/h100-sxm.datasheet.json)`)
+    .option('--id <id>', '--from-run: id of the fitted profile (default fitted-<model>-<host>-<port>)')
     .addHelpText('after', '\nEnvironment: ORBITFLOW_NVIDIA_SMI (nvidia-smi to use), CUDA_HOME, XDG_CACHE_HOME.\nExit codes: 0 written; 2 bad input; 3 no driver, GPU or nvcc; 4 the probe failed or its checks did not pass.')
     .action(async (raw: RawOptions) => {
+      if (raw.fromRun !== undefined) {
+        await runProfileFromRun({ ...raw, fromRun: raw.fromRun }, ctx);
+        return;
+      }
       const options: ProfileOptions = {
         model: raw.model,
         modelConfig: raw.modelConfig,

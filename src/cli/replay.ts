@@ -32,6 +32,7 @@ import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import type { Profile } from '../profile/format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
+import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
 import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
 /** Plain progress lines (no live view) at most this often. */
@@ -82,6 +83,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--model-name <name>', "model name sent in each request (default: the first id of GET /v1/models, else 'default')")
     .option('--api-key-env <var>', 'name of the environment variable holding an API key, sent as "Authorization: Bearer …" (never printed or stored) (default: none)');
   addTraceOptions(cmd);
+  addTelemetryOptions(cmd);
   cmd
     .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
     .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
@@ -300,6 +302,8 @@ async function replayOnce(
     onTokenChunk: (rec) => live.onTokenChunk(rec),
   };
 
+  // Engine telemetry (/metrics on the endpoint's origin), sampled while the run goes.
+  const telemetry = primary ? attachTelemetry(ctx, opts, endpoint, headers, hooks) : null;
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
   const attached = await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary);
   if (attached) {
@@ -330,6 +334,7 @@ async function replayOnce(
     }
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
+    await telemetry?.finish(result);
     result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
     const turnedOff = (result.controller as { turned_off?: { reason: string } | null }).turned_off;
     if (opts.controller === 'on' && turnedOff) {

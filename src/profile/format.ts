@@ -5,8 +5,12 @@
  */
 export const PROFILE_SCHEMA = 'orbitflow.profile/v1';
 
-/** `synthetic`: made from generated numbers (test fixtures); never a measurement. */
-export type ProvenanceKind = 'measured' | 'datasheet' | 'published-fit' | 'synthetic';
+/**
+ * `synthetic`: made from generated numbers (test fixtures); never a measurement. `fitted`: the
+ * decode and prefill cost fitted from a replay of a live endpoint (`profile --from-run`), the rest
+ * kept from a base profile; `provenance.fit` says from where.
+ */
+export type ProvenanceKind = 'measured' | 'datasheet' | 'published-fit' | 'synthetic' | 'fitted';
 
 export interface Assumption {
   what: string;
@@ -55,6 +59,35 @@ export interface Provenance {
   gpu: GpuInfo;
   assumptions: Assumption[];
   probe?: ProbeRecord;
+  /** Kind `fitted`: the replay the fit came from (src/profile/from-run/fit-run.ts). */
+  fit?: FitRecord;
+}
+
+/** Where a `fitted` profile's numbers come from: the replay, the samples and how well they fit. */
+export interface FitRecord {
+  /** The endpoint replayed, as displayed (no credentials). */
+  endpoint: string;
+  model: string;
+  tp: number;
+  run_dir: string;
+  run_start: string | null;
+  trace: { file: string; sha256: string } | null;
+  date: string;
+  decode_samples: number;
+  r2: number;
+  /** |measured − fitted| of the decode gaps, ms, and relative to the fitted value. */
+  residual_ms: { p50: number; p90: number; p99: number };
+  residual_rel: { p50: number; p90: number; p99: number };
+  /** Robust spread of the relative residuals (1.4826 · MAD): the step-time noise seen from outside. */
+  residual_cv: number;
+  prefill_samples: number;
+  /** |measured − fitted| / measured of the prefill steps; null when prefill was not fitted. */
+  prefill_error_rel: { p50: number; p90: number } | null;
+  /** Share of decode gaps whose reconstructed batch is within 1 of the telemetry's running count; null without telemetry. */
+  telemetry_batch_agreement: number | null;
+  base_profile: { id: string; sha256: string };
+  /** Gaps left out, by reason. */
+  skipped: Record<string, number>;
 }
 
 /** Achieved bandwidth of one copy of `bytes` bytes (includes its latency: time = bytes / bandwidth). */
@@ -188,9 +221,13 @@ export interface Profile {
   validation?: ValidationPoint[];
 }
 
+/** A fitted profile's decode base already holds the engine's fixed per-step cost: simulations add none. */
+export const FITTED_STEP_OVERHEAD_MS = 0;
+
 /** The line every report built on a profile starts with. */
 export function provenanceLine(p: Profile): string {
   const kind = p.provenance.kind;
+  if (kind === 'fitted') return `profile ${p.id} (fitted from a replay of ${p.provenance.fit?.endpoint ?? 'an endpoint'}) — ${p.provenance.summary}`;
   const tag = kind === 'measured' ? 'measured'
     : kind === 'datasheet' ? 'NOT MEASURED: datasheet-derived'
     : kind === 'synthetic' ? 'NOT MEASURED: synthetic data'

@@ -75,7 +75,8 @@ export function validateProfile(raw: Json, file: string): Profile {
   if (p.schema !== PROFILE_SCHEMA) c.fail('schema', `expected '${PROFILE_SCHEMA}', got ${JSON.stringify(p.schema)}`);
   c.str(p.id, 'id');
   const prov = c.obj(p.provenance, 'provenance');
-  c.str(prov.kind, 'provenance.kind', { oneOf: ['measured', 'datasheet', 'published-fit', 'synthetic'] });
+  c.str(prov.kind, 'provenance.kind', { oneOf: ['measured', 'datasheet', 'published-fit', 'synthetic', 'fitted'] });
+  if (prov.kind === 'fitted') c.str(c.obj(prov.fit, 'provenance.fit').endpoint, 'provenance.fit.endpoint');
   c.str(prov.summary, 'provenance.summary');
   c.str(prov.created, 'provenance.created');
   const gpu = c.obj(prov.gpu, 'provenance.gpu');

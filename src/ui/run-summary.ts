@@ -1,4 +1,6 @@
 import { controllerRows, type ControllerReport } from './controller-rows.js';
+import { telemetryRows } from './telemetry-rows.js';
+import type { Telemetry } from '../replay/telemetry/timeline.js';
 import type { RunResult } from '../replay/run-result.js';
 import type { Distribution } from '../replay/summary-stats.js';
 
@@ -111,6 +113,8 @@ export function summarySections(r: RunResult): SummarySection[] {
   if (r.controller !== null && r.controller !== undefined) {
     sections.push({ title: 'Controller', rows: controllerRows(r.controller as ControllerReport) });
   }
+  const telemetry = telemetryRows(r.telemetry as Telemetry | undefined);
+  if (telemetry) sections.push({ title: 'Engine telemetry', rows: telemetry });
   return sections;
 }
 

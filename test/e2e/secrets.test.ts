@@ -24,6 +24,12 @@ before(async () => {
       res.end(JSON.stringify({ object: 'list', data: [{ id: `model-for-${key}`, object: 'model' }] }));
       return;
     }
+    if (req.method === 'GET') {
+      // /metrics: an error that echoes the key, which must never be printed or stored either.
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end(`forbidden for ${auth}`);
+      return;
+    }
     const parts: Buffer[] = [];
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {

@@ -60,8 +60,15 @@ export function defaultBehaviour(body: Record<string, unknown>): Behaviour {
   return { kind: 'stream', gapsMs: Array.from({ length: n }, (_, i) => (i === 0 ? 10 : 5)) };
 }
 
-export function startMockServer(choose: (body: Record<string, unknown>, index: number) => Behaviour = defaultBehaviour): Promise<MockServer> {
+/** What GET /metrics answers (default: 404, as a server without Prometheus metrics). */
+export type MetricsAnswer = { status: number; body: string; contentType?: string } | 'hang';
+
+export function startMockServer(
+  choose: (body: Record<string, unknown>, index: number) => Behaviour = defaultBehaviour,
+  metrics: (scrape: number) => MetricsAnswer = () => ({ status: 404, body: '{"detail":"Not Found"}', contentType: 'application/json' }),
+): Promise<MockServer & { scrapes: number }> {
   const served: Served[] = [];
+  let scrapes = 0;
   const sockets = new Set<import('node:net').Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const later = (fn: () => void, ms: number): void => {
@@ -76,6 +83,13 @@ export function startMockServer(choose: (body: Record<string, unknown>, index: n
     if (req.method === 'GET' && req.url === '/v1/models') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'mock-model', object: 'model' }] }));
+      return;
+    }
+    if (req.method === 'GET') {
+      const a = metrics(scrapes++);
+      if (a === 'hang') return;
+      res.writeHead(a.status, { 'content-type': a.contentType ?? 'text/plain; version=0.0.4' });
+      res.end(a.body);
       return;
     }
     const parts: Buffer[] = [];
@@ -160,6 +174,9 @@ export function startMockServer(choose: (body: Record<string, unknown>, index: n
         url: `http://127.0.0.1:${port}`,
         port,
         served,
+        get scrapes() {
+          return scrapes;
+        },
         close: () =>
           new Promise<void>((r) => {
             for (const t of timers) clearTimeout(t);
