@@ -20,7 +20,7 @@ import { getModel, findModel } from '../src/core/model-catalogue.js';
 import { GIB } from '../src/core/units.js';
 import { CostModel } from '../src/cost/cost-model.js';
 import { startEngineServer } from '../src/engine/server.js';
-import type { Profile } from '../src/profile/format.js';
+import type { Profile } from '../src/core/profile-format.js';
 import { loadProfile } from '../src/profile/load.js';
 import { BIN, PROFILES, REPO_ROOT } from '../test/helpers/paths.js';
 

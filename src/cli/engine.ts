@@ -8,7 +8,7 @@ import { startEngineServer } from '../engine/server.js';
 import { ENGINE_POLICIES, type EnginePolicyName } from '../engine/types.js';
 import { PAUSE_POLICIES, type PausePolicy } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
-import { provenanceLine } from '../profile/format.js';
+import { provenanceLine } from '../core/profile-format.js';
 import { out, type CliContext } from './context.js';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';
 

@@ -8,14 +8,14 @@ import { BASELINE_POLICIES, isBaselinePolicy, type BaselinePolicy } from '../cos
 import { CostModel } from '../cost/cost-model.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { runVirtual } from '../engine/virtual-run.js';
-import { FITTED_STEP_OVERHEAD_MS, provenanceLine, type Profile } from '../profile/format.js';
+import { FITTED_STEP_OVERHEAD_MS, provenanceLine, type Profile } from '../core/profile-format.js';
 import { readRunDir, type RunDir } from '../profile/from-run/run-dir.js';
 import { loadProfile } from '../profile/load.js';
 import { checkAssertions, parseAssertion, validateAssertions } from '../replay/assertions.js';
 import { sha256File } from '../replay/file-hash.js';
 import type { Telemetry } from '../replay/telemetry/timeline.js';
 import { openTrace } from '../trace/open.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import { validationTable } from '../ui/validation-table.js';
 import { err, out, type CliContext } from './context.js';
 import { traceOptionsFrom } from './trace-options.js';

@@ -11,9 +11,9 @@ import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controll
 import { describeSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
-import { FITTED_STEP_OVERHEAD_MS, provenanceLine } from '../profile/format.js';
+import { FITTED_STEP_OVERHEAD_MS, provenanceLine } from '../core/profile-format.js';
 import { openTrace } from '../trace/open.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
 import { traceOptionsFrom } from './trace-options.js';
 

@@ -13,7 +13,7 @@ import { DEFAULT_GAP_TOLERANCE, DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_STEPS, pla
 import { planToJson, planToText, type PlanReport, type SloSource } from '../planner/plan-format.js';
 import { evaluateBaseline, PLAN_POLICIES } from '../planner/policies.js';
 import { PAUSE_POLICIES, type BatchPlan, type PausePolicy, type PlanInput } from '../planner/types.js';
-import { provenanceLine } from '../profile/format.js';
+import { provenanceLine } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
 import { collect, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';

@@ -5,7 +5,7 @@ import { resolveModel } from '../core/model-catalogue.js';
 import { writeFileAtomic } from '../core/output-files.js';
 import { fitRun, type FitRunOutcome } from '../profile/from-run/fit-run.js';
 import { readRunDir } from '../profile/from-run/run-dir.js';
-import { provenanceLine } from '../profile/format.js';
+import { provenanceLine } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
 import { EMBEDDED_DEFAULTS, shippedProfile } from './replay-engine.js';

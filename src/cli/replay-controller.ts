@@ -5,11 +5,11 @@ import { ControlClient } from '../controller/http-adapter.js';
 import { LiveControlLoop } from '../controller/live-loop.js';
 import { controllerConfig } from '../controller/variants.js';
 import { createWorkerSolver } from '../controller/worker-solver.js';
-import type { Profile } from '../profile/format.js';
+import type { Profile } from '../core/profile-format.js';
 import { percentile } from '../core/stats.js';
 import type { RequestRecord } from '../replay/request-record.js';
 import type { ReplayHooks } from '../replay/run-replay.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 
 export interface AttachOptions {
   endpoint: Endpoint;

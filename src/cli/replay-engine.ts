@@ -7,7 +7,7 @@ import type { ModelSpec } from '../core/model-spec.js';
 import { Worker } from 'node:worker_threads';
 import { startEngineServer, type EngineServer } from '../engine/server.js';
 import type { EnginePolicyName } from '../engine/types.js';
-import { provenanceLine, type Profile } from '../profile/format.js';
+import { provenanceLine, type Profile } from '../core/profile-format.js';
 import { loadProfile, type LoadedProfile } from '../profile/load.js';
 
 /** The embedded default: what `replay` runs against when no --endpoint is given. */

@@ -5,7 +5,7 @@ import { CostModel } from '../cost/cost-model.js';
 import type { PausePolicy, PlanRequest } from '../planner/types.js';
 import { planWindow, type WindowPlan } from '../planner/window-plan.js';
 import { uniformPlan } from '../planner/uniform-plan.js';
-import type { Profile } from '../profile/format.js';
+import type { Profile } from '../core/profile-format.js';
 import type { BatchSolver, SolveRequest } from './types.js';
 
 export interface SolverSetup {

@@ -2,7 +2,7 @@ import { findModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { PlacementDriver } from '../engine/types.js';
-import type { Profile } from '../profile/format.js';
+import type { Profile } from '../core/profile-format.js';
 import { Controller, DEFAULT_CONTROLLER, type ControllerConfig } from './controller.js';
 import { InProcessControllerDriver } from './engine-driver.js';
 import { createInlineSolver } from './inline-solver.js';

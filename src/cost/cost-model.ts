@@ -2,7 +2,7 @@ import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { kvBytesPerBlock, kvBytesPerTokenLayer, blocksPerLayer, weightBytesPerLayer, type ModelSpec } from '../core/model-spec.js';
 import type { Placement } from '../core/placement.js';
 import { GIB } from '../core/units.js';
-import type { DecodeFit, Profile } from '../profile/format.js';
+import type { DecodeFit, Profile } from '../core/profile-format.js';
 import { closedFormStep } from './step-time.js';
 import { TransferCurve } from './transfer-curve.js';
 

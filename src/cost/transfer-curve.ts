@@ -1,5 +1,5 @@
 import { GIB } from '../core/units.js';
-import type { TransferPoint } from '../profile/format.js';
+import type { TransferPoint } from '../core/profile-format.js';
 
 /**
  * Time of one host↔device copy from a measured bandwidth-vs-size curve. The achieved bandwidth is

@@ -1,7 +1,7 @@
 import type { CostModel } from '../cost/cost-model.js';
 import { BLOCK_TOKENS, GIB } from '../core/units.js';
 import { isBaselinePolicy } from '../cost/baselines.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import { scoreSlo } from './slo-scoring.js';
 import type { PlacementDriver, TimelineEntry } from './types.js';
 import { runVirtual, type VirtualRunResult } from './virtual-run.js';

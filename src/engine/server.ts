@@ -6,7 +6,7 @@ import { MAX_TIMER_MS } from '../core/timers.js';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
-import type { Profile } from '../profile/format.js';
+import type { Profile } from '../core/profile-format.js';
 import { WallClock } from './clock.js';
 import { eventJson, parsePlacementBody, refusalStatus, PlacementBodyError, stateJson } from './control-protocol.js';
 import { EngineCore, ENGINE_DEFAULTS, type EngineConfig } from './engine-core.js';

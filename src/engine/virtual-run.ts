@@ -1,4 +1,4 @@
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import { VirtualClock } from './clock.js';
 import { EngineCore, type EngineConfig } from './engine-core.js';
 import { EngineLoop } from './run-loop.js';

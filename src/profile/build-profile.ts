@@ -13,7 +13,7 @@ import {
   type TransferPoint,
   type TransferSection,
   type ValidationPoint,
-} from './format.js';
+} from '../core/profile-format.js';
 import type { ProbeCurvePoint, ProbeOutput } from './probe-output.js';
 import type { SmiGpu } from './gpu-query.js';
 

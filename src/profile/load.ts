@@ -2,7 +2,7 @@ import { parseJsonText } from '../core/json-text.js';
 import { inputError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
 import { sha256Hex } from '../core/hash.js';
-import { PROFILE_SCHEMA, type Profile } from './format.js';
+import { PROFILE_SCHEMA, type Profile } from '../core/profile-format.js';
 
 type Json = unknown;
 

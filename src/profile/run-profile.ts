@@ -9,7 +9,7 @@ import { VERSION } from '../core/version.js';
 import { buildProfile } from './build-profile.js';
 import type { DecodeFitResult } from './fit.js';
 import { findNvcc } from './find-nvcc.js';
-import type { Profile } from './format.js';
+import type { Profile } from '../core/profile-format.js';
 import { queryGpu, type GpuCheck } from './gpu-query.js';
 import { loadProfile } from './load.js';
 import { archFromComputeCapability, buildProbe, FAT_ARCHS, nvccInfo, type BuildResult } from './probe-build.js';

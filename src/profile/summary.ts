@@ -1,6 +1,6 @@
 import { formatBytes } from '../core/units.js';
 import { TransferCurve } from '../cost/transfer-curve.js';
-import { provenanceLine, type Profile, type TransferPoint } from './format.js';
+import { provenanceLine, type Profile, type TransferPoint } from '../core/profile-format.js';
 import { sparkline } from './sparkline.js';
 
 export interface SummaryInput {

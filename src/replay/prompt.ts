@@ -1,5 +1,5 @@
 import { createRng } from '../core/rng.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 
 export type PromptMode = 'token-ids' | 'text';
 

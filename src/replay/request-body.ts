@@ -1,4 +1,4 @@
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import { promptText, promptTokenIds, type PromptMode } from './prompt.js';
 
 export type ApiKind = 'completions' | 'chat';

@@ -1,4 +1,4 @@
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 
 /**
  * Why a request failed. Stable strings: they are keys of `errors.by_cause` in the run result.

@@ -1,6 +1,6 @@
 import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
-import type { TraceRequest } from '../trace/types.js';
+import type { TraceRequest } from '../core/trace-request.js';
 import type { Clock } from './clock.js';
 import { probeEndpoint, type Endpoint } from './endpoint.js';
 import type { SloSpec } from './metrics-slo.js';

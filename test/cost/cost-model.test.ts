@@ -8,7 +8,7 @@ import { createRng } from '../../src/core/rng.js';
 import { GIB } from '../../src/core/units.js';
 import { CostModel, type StepRequest } from '../../src/cost/cost-model.js';
 import { loadProfile } from '../../src/profile/load.js';
-import type { Profile } from '../../src/profile/format.js';
+import type { Profile } from '../../src/core/profile-format.js';
 import { PROFILES } from '../helpers/paths.js';
 
 const A6000 = loadProfile(join(PROFILES, 'a6000-llama-3.1-8b.published-fit.json')).profile;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { getModel } from '../../src/core/model-catalogue.js';
 import { GIB } from '../../src/core/units.js';
 import { CostModel } from '../../src/cost/cost-model.js';
-import { provenanceLine } from '../../src/profile/format.js';
+import { provenanceLine } from '../../src/core/profile-format.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { PROFILES } from '../helpers/paths.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getModel } from '../../src/core/model-catalogue.js';
 import { startEngineServer } from '../../src/engine/server.js';
-import type { Profile } from '../../src/profile/format.js';
+import type { Profile } from '../../src/core/profile-format.js';
 import { runCli } from '../helpers/cli.js';
 import { MOONCAKE_CONV, PROFILES } from '../helpers/paths.js';
 

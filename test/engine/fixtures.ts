@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findModel, getModel } from '../../src/core/model-catalogue.js';
 import { CostModel } from '../../src/cost/cost-model.js';
-import type { Profile } from '../../src/profile/format.js';
+import type { Profile } from '../../src/core/profile-format.js';
 import type { TraceRequest } from '../../src/trace/types.js';
 import { createRng } from '../../src/core/rng.js';
 

@@ -8,7 +8,7 @@ import { getModel } from '../../src/core/model-catalogue.js';
 import { placementForDistance } from '../../src/core/placement.js';
 import { CostModel } from '../../src/cost/cost-model.js';
 import { buildProfile, gpuSlug, profileId } from '../../src/profile/build-profile.js';
-import { provenanceLine } from '../../src/profile/format.js';
+import { provenanceLine } from '../../src/core/profile-format.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { parseProbeOutput } from '../../src/profile/probe-output.js';
 import { REPO_ROOT } from '../helpers/paths.js';

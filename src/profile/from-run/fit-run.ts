@@ -4,7 +4,7 @@ import type { ModelSpec } from '../../core/model-spec.js';
 import { VERSION } from '../../core/version.js';
 import { CostModel } from '../../cost/cost-model.js';
 import { findModel } from '../../core/model-catalogue.js';
-import { PROFILE_SCHEMA, type FitRecord, type LinearDecodeFit, type Profile } from '../format.js';
+import { PROFILE_SCHEMA, type FitRecord, type LinearDecodeFit, type Profile } from '../../core/profile-format.js';
 import type { LoadedProfile } from '../load.js';
 import { fitDecodeFromGaps, type DecodeFitOutcome } from './decode-fit.js';
 import { fitPrefillEfficiency, type PrefillFitOutcome } from './prefill-fit.js';
