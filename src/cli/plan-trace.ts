@@ -88,7 +88,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     if (p === 'all') policies.push('orbitflow', ...BASELINE_POLICIES);
     else if (p === 'ablation') policies.push(...ABLATION_LADDER);
     else if (isControllerVariant(p) || isBaselinePolicy(p)) policies.push(p);
-    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.slice(0, 3).join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
+    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.filter((v) => v !== 'orbitflow').join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
   }
   const base = sloBaseMs(cost, budgetBlocks, maxNumSeqs);
   const tpotSloMs = num(opts, 'tpotSloMs');

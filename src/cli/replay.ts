@@ -32,6 +32,7 @@ import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import type { Profile } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
+import { controllerOff } from '../controller/run-report.js';
 import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
 import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
@@ -335,8 +336,9 @@ async function replayOnce(
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
     await telemetry?.finish(result);
-    result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
-    const turnedOff = (result.controller as { turned_off?: { reason: string } | null }).turned_off;
+    const report = attached ? await attached.controller.stop(outcome.records) : controllerOff(attached === null ? controllerOffReason(opts, embedded) : 'off');
+    result.controller = report;
+    const turnedOff = report.enabled ? report.turned_off : null;
     if (opts.controller === 'on' && turnedOff) {
       // Asked for the controller and did not get it for the whole run.
       result.degraded = true;
