@@ -225,7 +225,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
             return;
           }
           if (reason === 'rejected') {
-            const msg = `request ${id} cannot be admitted: its KV does not fit the GPU budget under policy ${policy}`;
+            const msg = `request ${id} was refused: its KV does not fit the GPU budget under policy ${policy}, or the controller found it unservable within its SLO`;
             if (p.stream) res.end(`data: ${errorBody(400, msg, 'BadRequestError')}\n\n${DONE}`);
             else sendError(res, 400, msg);
             return;
