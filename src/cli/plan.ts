@@ -1,7 +1,7 @@
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { OrbitflowError, usageError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { BLOCK_TOKENS } from '../core/units.js';
@@ -119,7 +119,7 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
     try {
       writeFileSync(o.out, json);
     } catch (e) {
-      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { exitCode: ExitCode.badInput });
+      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
   ctx.stdout.write(o.json ? json : planToText(report));

@@ -1,4 +1,4 @@
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { placementForDistance, ALL_OFFLOADED } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import { closedFormStep, stepRowValues } from '../cost/step-time.js';
@@ -60,7 +60,6 @@ export function infeasibleError(budgetBlocks: number, neededBlocks: number, id: 
     'OF_PLAN_INFEASIBLE',
     `budget ${budgetBlocks} blocks is below the ${neededBlocks} blocks the smallest placement of request ${id} needs`,
     {
-      exitCode: ExitCode.badInput,
       hint: 'the smallest placement offloads every layer and still stages one layer (context + window growth) on the GPU; raise the GPU KV budget or lower --window-steps',
     },
   );
