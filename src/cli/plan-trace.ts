@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { prepareOutputDir } from '../core/output-files.js';
 import { join, resolve } from 'node:path';
 import { OrbitflowError, usageError } from '../core/errors.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
@@ -110,11 +111,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   const readStats = opened.stats();
   if (requests.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_EMPTY', `${traceFile}: no requests (after window/limit/filters)`, { context: { file: traceFile } });
 
+  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
+  // Checked and created before the simulation, so a bad --out never costs a run.
+  if (outDir) prepareOutputDir(outDir, '--out');
   const json = Boolean(opts.json);
   const progress = (line: string): void => err(ctx, line);
   if (!json) out(ctx, provenanceLine(loaded.profile));
   progress(`simulating ${requests.length} requests of ${traceFile} under ${policies.join(', ')} (virtual time)`);
-  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
   const result = await comparePolicies(requests, {
     cost,
     budgetBlocks,
@@ -180,7 +183,6 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     notes: result.notes,
   };
   if (outDir) {
-    mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
     const lines: string[] = [];
     for (const t of result.timelines) {
