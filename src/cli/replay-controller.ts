@@ -149,6 +149,8 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
         events_seen: loop.eventsSeen,
         actions: controller.actions.map((a) => ({
           seq: a.seq,
+          // Seconds after the controller started (the run starts moments later): the report's time axis.
+          solved_at_s: Math.round(a.solvedAtMs - startedMs) / 1000,
           trigger: a.trigger,
           based_on_step: a.basedOnStep,
           applied_at_step: a.appliedAtStep,

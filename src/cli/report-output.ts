@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import type { Report } from '../report/model.js';
+import { checkReportPath, writeReport } from '../report/write.js';
+import type { CliContext } from './context.js';
+
+/** Where a run's HTML report goes: `--report FILE`, and `report.html` in `--out DIR` where the command has one. */
+export function reportTargets(report: unknown, outDir: unknown): string[] {
+  const targets: string[] = [];
+  if (typeof report === 'string') targets.push(report);
+  if (typeof outDir === 'string') targets.push(join(outDir, 'report.html'));
+  return targets;
+}
+
+/** Before the run: every target is writable and the charting library is there (exit 2 / 3 otherwise). */
+export function checkReportTargets(report: unknown): void {
+  if (report !== undefined) checkReportPath(String(report));
+}
+
+export async function writeReports(ctx: CliContext, targets: readonly string[], build: () => Report): Promise<void> {
+  if (targets.length === 0) return;
+  const report = build();
+  for (const file of targets) {
+    const bytes = await writeReport(file, report, file.endsWith('report.html') && targets[0] !== file ? '--out' : '--report');
+    ctx.stderr.write(`orbitflow: wrote ${file} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+  }
+}
