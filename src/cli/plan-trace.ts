@@ -16,6 +16,9 @@ import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
 import { traceOptionsFrom } from './trace-options.js';
+import { renderPolicyTable } from '../ui/policy-table.js';
+import { buildTraceReport } from '../report/trace-report.js';
+import { reportTargets, writeReports } from './report-output.js';
 
 /** The SLO scale used when neither --tpot-slo-ms nor --slo-scale is given: the middle of the paper's 1 / 1.5 / 2.5. */
 export const DEFAULT_SLO_SCALE = 1.5;
@@ -26,33 +29,6 @@ function num(o: Record<string, unknown>, key: string): number | undefined {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) throw usageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `expected a number, got '${String(v)}'`);
   return n;
-}
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
-}
-
-function renderTable(rows: readonly PolicyRow[]): string {
-  const head = ['policy', 'TPOT att', 'TBT att', 'TBT att TD', 'P95 TBT/S', 'tok/s', 'out tok/s', 'makespan s', 'GPU KV', 'preempt', 'pauses', 'replans', 'solver ms', 'solve p99/step'];
-  const body = rows.map((r) => [
-    r.policy,
-    pct(r.tpot_attainment),
-    pct(r.tbt_attainment),
-    pct(r.tbt_attainment_td),
-    r.p95_tbt_over_slo === null ? 'n/a' : r.p95_tbt_over_slo.toFixed(2),
-    r.throughput_tok_s.toFixed(0),
-    r.output_throughput_tok_s.toFixed(1),
-    r.makespan_s.toFixed(0),
-    pct(r.mean_gpu_kv_use),
-    String(r.preemptions),
-    String(r.pauses),
-    String(r.replans),
-    r.solver_ms_total.toFixed(0),
-    r.solve_p99_over_median_step === null ? '–' : r.solve_p99_over_median_step.toFixed(3),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
 }
 
 /**
@@ -115,6 +91,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   if (!json) out(ctx, provenanceLine(loaded.profile));
   progress(`simulating ${requests.length} requests of ${traceFile} under ${policies.join(', ')} (virtual time)`);
   const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
+  const reports = reportTargets(opts.report, outDir);
   const result = await comparePolicies(requests, {
     cost,
     budgetBlocks,
@@ -139,6 +116,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       clockMs: ctx.clockMs,
     }),
     recordTimeline: outDir !== undefined,
+    recordUsage: reports.length > 0,
     clockMs: ctx.clockMs,
     continueOnError: policies.length > 1,
     onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_wall_s?.toFixed(2)} s`),
@@ -189,11 +167,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     writeFileSync(join(outDir, 'placements.jsonl'), lines.length > 0 ? `${lines.join('\n')}\n` : '');
     progress(`wrote ${join(outDir, 'comparison.json')} and ${join(outDir, 'placements.jsonl')} (${lines.length} plans)`);
   }
+  const ladder = policyOpt.split(',').some((p) => p.trim() === 'ablation') ? ABLATION_LADDER : undefined;
+  await writeReports(ctx, reports, () => buildTraceReport({ comparison, usage: result.usage, ladder, command: ['orbitflow', ...ctx.argv.slice(2)] }));
   if (json) {
     out(ctx, JSON.stringify(comparison, null, 2));
     return;
   }
   out(ctx, `trace ${traceFile}: ${requests.length} requests; model ${model.id}; GPU KV ${budgetBlocks} blocks (${comparison.engine.budget_gib.toFixed(2)} GiB); max-num-seqs ${maxNumSeqs}; noise CV ${noiseCv}; seed ${seed}`);
   out(ctx, `SLO S = ${sloMs.toFixed(2)} ms/token (${sloSource})`);
-  out(ctx, renderTable(result.rows));
+  out(ctx, renderPolicyTable(result.rows));
 }

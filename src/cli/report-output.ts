@@ -4,10 +4,16 @@ import { checkReportPath, writeReport } from '../report/write.js';
 import type { CliContext } from './context.js';
 
 /** Where a run's HTML report goes: `--report FILE`, and `report.html` in `--out DIR` where the command has one. */
-export function reportTargets(report: unknown, outDir: unknown): string[] {
-  const targets: string[] = [];
-  if (typeof report === 'string') targets.push(report);
-  if (typeof outDir === 'string') targets.push(join(outDir, 'report.html'));
+export interface ReportTarget {
+  file: string;
+  /** The option that asked for it, named in any error. */
+  option: '--report' | '--out';
+}
+
+export function reportTargets(report: unknown, outDir: unknown): ReportTarget[] {
+  const targets: ReportTarget[] = [];
+  if (typeof report === 'string') targets.push({ file: report, option: '--report' });
+  if (typeof outDir === 'string') targets.push({ file: join(outDir, 'report.html'), option: '--out' });
   return targets;
 }
 
@@ -16,11 +22,11 @@ export function checkReportTargets(report: unknown): void {
   if (report !== undefined) checkReportPath(String(report));
 }
 
-export async function writeReports(ctx: CliContext, targets: readonly string[], build: () => Report): Promise<void> {
+export async function writeReports(ctx: CliContext, targets: readonly ReportTarget[], build: () => Report): Promise<void> {
   if (targets.length === 0) return;
   const report = build();
-  for (const file of targets) {
-    const bytes = await writeReport(file, report, file.endsWith('report.html') && targets[0] !== file ? '--out' : '--report');
+  for (const { file, option } of targets) {
+    const bytes = await writeReport(file, report, option);
     ctx.stderr.write(`orbitflow: wrote ${file} (${(bytes / 1024).toFixed(0)} KiB)\n`);
   }
 }

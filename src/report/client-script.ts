@@ -29,6 +29,13 @@ export const CLIENT_SCRIPT = String.raw`
     return e;
   }
   function color(i) { return PALETTE[i % PALETTE.length]; }
+  // The smallest 1, 2, 2.5 or 5 × 10^k at or above v, so that quarter ticks are round numbers.
+  function niceCeil(v) {
+    var p = Math.pow(10, Math.floor(Math.log10(v)));
+    var steps = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v * (1 - 1e-9)) return steps[i] * p;
+    return 10 * p;
+  }
   function fmt(v) {
     if (v === null || v === undefined || !isFinite(v)) return 'n/a';
     var a = Math.abs(v);
@@ -129,7 +136,7 @@ export const CLIENT_SCRIPT = String.raw`
   function barChart(parent, spec) {
     var box = chartBox(parent, spec);
     var c = entry(spec, box);
-    var m = { l: 64, r: 16, t: 12, b: 70 };
+    var m = { l: 76, r: 16, t: 12, b: 70 };
     var W = WIDTH, H = HEIGHT + 40;
     var iw = W - m.l - m.r, ih = H - m.t - m.b;
     var ncat = spec.categories.length, nser = spec.series.length;
@@ -145,6 +152,7 @@ export const CLIENT_SCRIPT = String.raw`
     }
     if (spec.fraction) max = Math.max(max, 1);
     if (max <= 0) max = 1;
+    max = niceCeil(max);
     var root = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
     var g = svg('g', { transform: 'translate(' + m.l + ',' + m.t + ')' });
     root.appendChild(g);
@@ -155,7 +163,7 @@ export const CLIENT_SCRIPT = String.raw`
       lab.textContent = spec.fraction ? Math.round(tv * 100) + ' %' : fmt(tv);
       g.appendChild(lab);
     }
-    var ylab = svg('text', { x: -ih / 2, y: -48, transform: 'rotate(-90)', 'text-anchor': 'middle', 'font-size': 12 });
+    var ylab = svg('text', { x: -ih / 2, y: -60, transform: 'rotate(-90)', 'text-anchor': 'middle', 'font-size': 12 });
     ylab.textContent = spec.yLabel;
     g.appendChild(ylab);
     var gw = iw / Math.max(1, ncat);
