@@ -21,7 +21,8 @@ import { runPlanTrace } from './plan-trace.js';
 import { parseSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { runPlanAgainst } from './plan-against.js';
 import { addTraceOptions } from './trace-options.js';
-import { checkReportTargets } from './report-output.js';
+import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
+import { buildBatchReport } from '../report/batch-report.js';
 
 interface PlanOptions {
   model?: string;
@@ -40,6 +41,7 @@ interface PlanOptions {
   windowSteps: number;
   pausePolicy: PausePolicy;
   out?: string;
+  report?: string;
   json: boolean;
   seed: number;
 }
@@ -123,6 +125,7 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
     }
   }
   ctx.stdout.write(o.json ? json : planToText(report));
+  await writeReports(ctx, reportTargets(o.report, undefined), () => buildBatchReport(report, cost, ['orbitflow', ...ctx.argv.slice(2)]));
 }
 
 function solverLatencyOption(v: string): SolverLatency {

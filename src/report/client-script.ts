@@ -277,6 +277,7 @@ export const CLIENT_SCRIPT = String.raw`
     s.items.forEach(function (item) {
       try {
         if (item.kind === 'table') table(sec, item);
+        else if (item.kind === 'text') { sec.appendChild(el('h4', null, item.title)); sec.appendChild(el('pre', 'text', item.text)); }
         else if (item.kind === 'bar') barChart(sec, item);
         else if (item.kind === 'heatmap') heatMap(sec, item);
         else xyChart(sec, item);

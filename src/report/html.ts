@@ -28,6 +28,7 @@ div.table table { border-collapse: collapse; font-size: 12.5px; }
 div.table th, div.table td { border: 1px solid #e2e2e2; padding: 2px 8px; text-align: right; white-space: nowrap; }
 div.table th:first-child, div.table td:first-child { text-align: left; }
 div.table { overflow-x: auto; }
+pre.text { font-size: 12px; background: #f7f7f7; padding: 8px; overflow-x: auto; }
 `;
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";

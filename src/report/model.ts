@@ -75,8 +75,15 @@ export interface Table {
   rows: string[][];
 }
 
+/** Preformatted text, e.g. the terminal summary as printed. */
+export interface TextBlock {
+  kind: 'text';
+  title: string;
+  text: string;
+}
+
 export type ChartSpec = XyChart | BarChart | HeatMap;
-export type ReportItem = ChartSpec | Table;
+export type ReportItem = ChartSpec | Table | TextBlock;
 
 export interface ReportSection {
   heading: string;
@@ -94,7 +101,7 @@ export interface Report {
 }
 
 export function isChart(item: ReportItem): item is ChartSpec {
-  return item.kind !== 'table';
+  return item.kind !== 'table' && item.kind !== 'text';
 }
 
 /** Every chart of a report, in order (the browser test and the renderer walk the same list). */
