@@ -60,16 +60,16 @@ export async function visitReport(file: string, chromium: string): Promise<PageV
   });
   const url = pathToFileURL(file).href;
   const consoleErrors: string[] = [];
-  const requests: string[] = [];
+  const requests = new Set<string>();
   try {
     await context.route('**/*', (route) => {
       const u = route.request().url();
       if (u === url) return route.continue();
-      requests.push(u);
+      requests.add(u);
       return route.abort();
     });
     context.on('request', (r) => {
-      if (r.url() !== url && !requests.includes(r.url())) requests.push(r.url());
+      if (r.url() !== url) requests.add(r.url());
     });
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => {
@@ -81,7 +81,7 @@ export async function visitReport(file: string, chromium: string): Promise<PageV
     await page.waitForFunction('window.__orbitflowReady === true', undefined, { timeout: 20_000 });
     const charts = (await page.evaluate(READ_CHARTS)) as RenderedChart[];
     const headings = (await page.evaluate("Array.from(document.querySelectorAll('h2')).map((h) => h.textContent || '')")) as string[];
-    return { title: await page.title(), charts, consoleErrors, requests, headings };
+    return { title: await page.title(), charts, consoleErrors, requests: [...requests], headings };
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
