@@ -71,6 +71,7 @@ export function prepareOutputFile(file: string, option: string): void {
     st = statSync(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw outError(option, file, 'a parent of it is not a directory', e);
     if (code !== 'ENOENT') throw outError(option, file, `cannot use it (${errnoText(e)})`, e);
   }
   if (st?.isDirectory()) throw outError(option, file, 'is a directory (give a file name, e.g. report.html)');
