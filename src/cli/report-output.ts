@@ -25,8 +25,14 @@ export function checkReportTargets(report: unknown): void {
 export async function writeReports(ctx: CliContext, targets: readonly ReportTarget[], build: () => Report): Promise<void> {
   if (targets.length === 0) return;
   const report = build();
-  for (const { file, option } of targets) {
-    const bytes = await writeReport(file, report, option);
-    ctx.stderr.write(`orbitflow: wrote ${file} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+  const before = ctx.finishing;
+  ctx.finishing = { doing: 'writing the HTML report', lost: `the report (${targets.map((t) => t.file).join(', ')})` };
+  try {
+    for (const { file, option } of targets) {
+      const bytes = await writeReport(file, report, option);
+      ctx.stderr.write(`orbitflow: wrote ${file} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+    }
+  } finally {
+    ctx.finishing = before ?? null;
   }
 }
