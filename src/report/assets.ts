@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire as requireFrom } from 'node:module';
 import { ExitCode, OrbitflowError } from '../core/errors.js';
 
 /**
@@ -16,11 +16,11 @@ let cached: ChartAssets | null = null;
 
 export function chartAssets(): ChartAssets {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
+  const resolver = requireFrom(import.meta.url);
   try {
-    const script = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-    const css = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
-    const version = (JSON.parse(readFileSync(require.resolve('uplot/package.json'), 'utf8')) as { version: string }).version;
+    const script = readFileSync(resolver.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
+    const css = readFileSync(resolver.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+    const version = (JSON.parse(readFileSync(resolver.resolve('uplot/package.json'), 'utf8')) as { version: string }).version;
     cached = { script, css, version };
     return cached;
   } catch (e) {
