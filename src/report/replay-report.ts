@@ -1,3 +1,4 @@
+import { computeSlo } from '../replay/metrics-slo.js';
 import { pooledTbt } from '../replay/metrics-tbt.js';
 import { latencySamples } from '../replay/metrics-vllm.js';
 import type { RequestRecord } from '../replay/request-record.js';
@@ -124,7 +125,7 @@ function sloSection(runs: readonly ReplayRun[]): ReportSection | null {
     cats.push({ label: 'TBT (tokens, no TD)', get: (r) => r.slo_attainment?.tbt_tokens?.attainment_no_td });
     if (first.tbt_tokens.attainment_td !== null) cats.push({ label: 'TBT (tokens, Token-Deposit)', get: (r) => r.slo_attainment?.tbt_tokens?.attainment_td });
   }
-  const chart: BarChart = {
+  const byMetric: BarChart = {
     kind: 'bar',
     id: 'slo-attainment',
     title: 'SLO attainment by SLO class (share of issued requests; TBT also per token)',
@@ -133,7 +134,30 @@ function sloSection(runs: readonly ReplayRun[]): ReportSection | null {
     categories: cats.map((c) => c.label),
     series: runs.map((run) => ({ label: run.label, values: cats.map((c) => c.get(run.result) ?? null) })),
   };
-  return { heading: 'SLO attainment', items: [chart] };
+  const items: ReportItem[] = [byMetric];
+  const byClass = classChart(runs[0]);
+  if (byClass) items.push(byClass);
+  return { heading: 'SLO attainment', items };
+}
+
+/** Attainment per request class of the trace (e.g. the artifact's categories), scored as the run was. */
+function classChart(run: ReplayRun): BarChart | null {
+  const md = run.result.metadata;
+  const issued = run.records.filter((r) => r.status !== 'pending');
+  const classes = [...new Set(issued.map((r) => r.class ?? 'no class'))].sort();
+  if (classes.length < 2 && !issued.some((r) => r.class !== undefined)) return null;
+  const per = classes.map((c) => computeSlo(issued.filter((r) => (r.class ?? 'no class') === c), md.slo, md.deposit, run.result.duration).attainment);
+  const metrics = (['ttft', 'tpot', 'tbt', 'e2el'] as const).filter((m) => per.some((a) => a !== null && a[m] !== null));
+  if (metrics.length === 0) return null;
+  return {
+    kind: 'bar',
+    id: 'slo-attainment-by-class',
+    title: `SLO attainment by request class (${run.label}; share of the class's issued requests)`,
+    yLabel: 'attainment',
+    fraction: true,
+    categories: classes.map((c, i) => `${c} (${per[i]?.issued ?? 0})`),
+    series: metrics.map((m) => ({ label: m.toUpperCase(), values: per.map((a) => a?.[m] ?? null) })),
+  };
 }
 
 function controllerSection(run: ReplayRun): ReportSection | null {

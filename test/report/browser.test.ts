@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { findChromium, NO_CHROMIUM, visitReport, type PageVisit, type RenderedChart } from '../helpers/browser.js';
-import { PROFILES } from '../helpers/paths.js';
+import { PROFILES, REPO_ROOT } from '../helpers/paths.js';
 
 /**
  * Each kind of HTML report, made by the built CLI and opened from disk in headless Chromium: no
@@ -38,11 +38,12 @@ function drew(v: PageVisit, id: string, series: number): RenderedChart {
   return c;
 }
 
-test('replay --report: CDFs, load, schedule lag, SLO bars, controller and telemetry charts render, --compare overlaid; --out DIR has the same report.html', { skip }, async () => {
+test('replay --report: CDFs, load, schedule lag, SLO bars (by SLO and by request class), controller and telemetry charts render, --compare overlaid; --out DIR has the same report.html', { skip }, async () => {
   const file = join(dir, 'replay.html');
   const out = join(dir, 'replay-out');
   const r = await runCli(
-    ['replay', 'traces/sample-azure-conv.csv', '--window', '0:12', '--slo', 'tbt=40,tpot=30', '--deposit', '--compare', 'flexgen-plus', '--out', out, '--report', file, '--max-schedule-lag-ms', '5000'],
+    // The artifact's sample: two request classes, each request with its own TPOT SLO.
+    ['replay', 'traces/sample-orbitflow.json', '--step-ms', '25', '--speedup', '4', '--slo', 'tbt=40', '--deposit', '--compare', 'flexgen-plus', '--out', out, '--report', file, '--max-schedule-lag-ms', '5000'],
     { timeoutMs: 120_000 },
   );
   assert.equal(r.code, 0, r.stderr);
@@ -52,7 +53,12 @@ test('replay --report: CDFs, load, schedule lag, SLO bars, controller and teleme
   const v = await visitReport(file, chromium!);
   clean(v);
   const runs = 2; // the controlled run and flexgen-plus
-  for (const id of ['cdf-ttft', 'cdf-tpot', 'cdf-itl', 'cdf-tbt', 'cdf-e2el', 'throughput', 'concurrency', 'slo-attainment']) drew(v, id, runs);
+  for (const id of ['cdf-ttft', 'cdf-tpot', 'cdf-itl', 'cdf-tbt', 'cdf-e2el', 'throughput', 'concurrency']) drew(v, id, runs);
+  // TPOT (the trace's), TBT (--slo), all, TBT per token without and with Token-Deposit; a bar per run each.
+  assert.equal(drew(v, 'slo-attainment', runs).bars, 5 * runs);
+  const classes = new Set(readFileSync(join(REPO_ROOT, 'traces/sample-orbitflow.json'), 'utf8').match(/"category": "[^"]+"/g));
+  assert.equal(classes.size, 2);
+  assert.equal(drew(v, 'slo-attainment-by-class', 2).bars, 2 * classes.size, 'TPOT and TBT for each class');
   drew(v, 'requests', 4);
   drew(v, 'schedule-lag', 2);
   const actions = result.controller.actions as Array<{ trigger: string; measured_step_ms: number | null }>;
