@@ -3,6 +3,7 @@ import { pooledTbt, type TbtSource } from './metrics-tbt.js';
 import { computeVllmMetrics, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
 import { ERROR_CAUSES, type ErrorCause, type RequestRecord } from './request-record.js';
 import { distribution, type Distribution } from './summary-stats.js';
+import type { ControllerRunReport } from '../controller/run-report.js';
 
 export const RUN_SCHEMA = 'orbitflow.run/v1';
 
@@ -79,8 +80,8 @@ export interface RunResult {
   internal_error: string | null;
   assertions: AssertionOutcome[];
   metadata: RunMetadata;
-  /** Filled by the controller issue; null until then. Renderers print it when present. */
-  controller: unknown;
+  /** The feedback controller's report (null: a run with no controller step, e.g. --dry-run). */
+  controller: ControllerRunReport | null;
   [key: string]: unknown;
 }
 
@@ -94,7 +95,7 @@ export interface ResultInputs {
   maxScheduleLagMs: number;
   interrupted: boolean;
   metadata: RunMetadata;
-  controller?: unknown;
+  controller?: ControllerRunReport | null;
 }
 
 const MAX_ERROR_EXAMPLES = 10;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire as requireFrom } from 'node:module';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 
 /**
  * The charting library inlined into every report: uPlot (MIT), read from its npm package at run
@@ -25,7 +25,6 @@ export function chartAssets(): ChartAssets {
     return cached;
   } catch (e) {
     throw new OrbitflowError('OF_REPORT_ASSETS', `--report: the charting library uPlot was not found next to orbitflow (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); reinstall with npm ci`, {
-      exitCode: ExitCode.environmentMissing,
       cause: e,
     });
   }

@@ -1,5 +1,6 @@
 import { computeSlo } from '../replay/metrics-slo.js';
 import { pooledTbt } from '../replay/metrics-tbt.js';
+import type { ControllerActionRow } from '../controller/run-report.js';
 import { latencySamples } from '../replay/metrics-vllm.js';
 import type { RequestRecord } from '../replay/request-record.js';
 import type { RunResult } from '../replay/run-result.js';
@@ -22,17 +23,6 @@ export interface ReplayReportInput {
   compare: readonly ReplayRun[];
   /** Extra header lines the CLI knows (the engine and its profile's provenance). */
   context: ReadonlyArray<[string, string]>;
-}
-
-/** The controller's action log as `result.controller.actions` holds it. */
-interface ActionJson {
-  solved_at_s?: number;
-  trigger: string;
-  applied_at_step: number | null;
-  predicted_step_ms: number;
-  measured_step_ms: number | null;
-  paused: string[];
-  resumed: string[];
 }
 
 function header(run: ReplayRun, context: ReadonlyArray<[string, string]>): Array<[string, string]> {
@@ -161,19 +151,18 @@ function classChart(run: ReplayRun): BarChart | null {
 }
 
 function controllerSection(run: ReplayRun): ReportSection | null {
-  const c = run.result.controller as { enabled?: boolean; actions?: ActionJson[] } | null;
-  if (!c?.enabled || !Array.isArray(c.actions) || c.actions.length === 0) return null;
-  const actions = c.actions.filter((a) => typeof a.solved_at_s === 'number');
-  if (actions.length === 0) return null;
+  const c = run.result.controller;
+  if (!c?.enabled || c.actions.length === 0) return null;
+  const actions = c.actions;
   const triggers = [...new Set(actions.map((a) => a.trigger))].sort();
-  const cum = (pick: (a: ActionJson) => number): { x: number[]; y: number[] } => {
+  const cum = (pick: (a: ControllerActionRow) => number): { x: number[]; y: number[] } => {
     const pts: Array<[number, number]> = [];
     let s = 0;
     for (const a of actions) {
       const d = pick(a);
       if (d === 0) continue;
       s += d;
-      pts.push([round(a.solved_at_s!), s]);
+      pts.push([round(a.solved_at_s), s]);
     }
     const kept = thin(pts);
     return { x: kept.map((p) => p[0]), y: kept.map((p) => p[1]) };
@@ -186,8 +175,8 @@ function controllerSection(run: ReplayRun): ReportSection | null {
   ].filter((s) => s.x.length > 0);
   const measured = thin(actions.filter((a) => a.measured_step_ms !== null));
   const steps: XySeries[] = [
-    { label: 'predicted step ms', x: thin(actions).map((a) => round(a.solved_at_s!)), y: thin(actions).map((a) => round(a.predicted_step_ms)) },
-    { label: 'measured step ms (mean while the plan was active)', x: measured.map((a) => round(a.solved_at_s!)), y: measured.map((a) => round(a.measured_step_ms!)) },
+    { label: 'predicted step ms', x: thin(actions).map((a) => round(a.solved_at_s)), y: thin(actions).map((a) => round(a.predicted_step_ms)) },
+    { label: 'measured step ms (mean while the plan was active)', x: measured.map((a) => round(a.solved_at_s)), y: measured.map((a) => round(a.measured_step_ms!)) },
   ].filter((s) => s.x.length > 0);
   const items: ReportItem[] = [
     { kind: 'step', id: 'controller-plans', title: 'Controller: plans and re-plan triggers (cumulative)', xLabel: 's (since the controller started)', yLabel: 'count', series: plans },

@@ -119,7 +119,7 @@ export function buildTraceReport(input: TraceReportInput): Report {
     if (ladderRows.length > 0) {
       sections.push({
         heading: 'Ablation ladder',
-        intro: 'Each rung adds one mechanism to the one before: the uniform distance, then Token-Deposit, then Pause-Resume, then per-request placement (OrbitFlow).',
+        intro: 'The design-validation ladder, rung by rung: a uniform offload distance, + Token-Deposit, + Pause-Resume, per-request ILP placements, + admission control (orbitflow).',
         items: [attainmentBars('ablation-attainment', 'SLO attainment up the ablation ladder', ladderRows)],
       });
     }

@@ -1,4 +1,4 @@
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { prepareOutputFile, writeFileAtomic } from '../core/output-files.js';
 import { chartAssets } from './assets.js';
 import { renderReportHtml } from './html.js';
@@ -17,7 +17,6 @@ export async function writeReport(file: string, report: Report, option = '--repo
     await writeFileAtomic(file, html);
   } catch (e) {
     throw new OrbitflowError('OF_REPORT_WRITE', `${option} ${file}: cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      exitCode: ExitCode.badInput,
       context: { file, option },
       cause: e,
     });

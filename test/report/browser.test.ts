@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ABLATION_LADDER } from '../../src/controller/variants.js';
 import { runCli } from '../helpers/cli.js';
 import { findChromium, NO_CHROMIUM, visitReport, type PageVisit, type RenderedChart } from '../helpers/browser.js';
 import { PROFILES, REPO_ROOT } from '../helpers/paths.js';
@@ -78,7 +79,7 @@ test('plan --trace --report: every policy side by side, GPU KV and H2D curves pe
   assert.equal(r.code, 0, r.stderr);
   const comparison = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8'));
   const policies = comparison.rows.length;
-  assert.equal(policies, 6);
+  assert.equal(policies, ABLATION_LADDER.length + 2);
   assert.deepEqual(readFileSync(join(out, 'report.html')), readFileSync(file));
   const v = await visitReport(file, chromium!);
   clean(v);
@@ -86,7 +87,7 @@ test('plan --trace --report: every policy side by side, GPU KV and H2D curves pe
   drew(v, 'policy-throughput', 2);
   drew(v, 'usage-gpu-kv', policies);
   drew(v, 'usage-h2d', policies);
-  assert.equal(drew(v, 'ablation-attainment', 3).bars, 3 * 4, 'four rungs, three attainments each');
+  assert.equal(drew(v, 'ablation-attainment', 3).bars, 3 * ABLATION_LADDER.length, 'three attainments per rung');
 });
 
 test('plan --batch --report: a placement heat map (a row per request) and the per-layer step split for the plan and each baseline', { skip }, async () => {
