@@ -138,6 +138,7 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   };
   if (opts.deposit && parsed.slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
 
+  if (opts.dryRun && opts.report !== undefined) throw usageError('--report', 'a --dry-run sends nothing, so there is nothing to chart; leave out one of them');
   if (opts.dryRun) {
     await dryRun(ctx, traceFile, parsed.traceOpts, opts.json);
     return;

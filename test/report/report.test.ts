@@ -113,6 +113,7 @@ test('a bad --report path is one line and exit 2 before anything runs', async ()
     const cases: Array<[string[], RegExp]> = [
       [['replay', 'traces/sample-azure-conv.csv', '--report', join(dir, 'a-dir')], /--report .*a-dir: is a directory/],
       [['replay', 'traces/sample-azure-conv.csv', '--report', '/etc/passwd/r.html'], /--report \/etc\/passwd\/r\.html: .*not a directory/],
+      [['replay', 'traces/sample-azure-conv.csv', '--dry-run', '--report', join(dir, 'r.html')], /--report: a --dry-run sends nothing/],
       [['plan', '--trace', 'traces/sample-mooncake.jsonl', '--model', 'llama-3.1-8b', '--profile', 'profiles/a6000-llama-3.1-8b.published-fit.json', '--gpu-kv-gib', '4', '--report', join(dir, 'a-dir')], /--report .*: is a directory/],
       [['plan', '--batch', 'traces/batches/mooncake-16.json', '--model', 'llama-3.1-8b', '--profile', 'profiles/a6000-llama-3.1-8b.published-fit.json', '--gpu-kv-gib', '8', '--report', `${dir}/`], /--report .*: expected a file name/],
     ];
