@@ -4,7 +4,7 @@ import { OrbitflowError, usageError } from '../core/errors.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { GIB } from '../core/units.js';
 import { CostModel } from '../cost/cost-model.js';
-import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../engine/compare-policies.js';
+import { comparePolicies, sloBaseMs, type ComparedPolicy } from '../engine/compare-policies.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';

@@ -161,7 +161,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--step-overhead-ms <ms>', `--trace: fixed per-step cost of the simulated engine, ms (default ${ENGINE_DEFAULTS.stepOverheadMs})`, nonNegativeNumber)
     .addOption(new Option('--solver-latency <mode>', '--trace: what each controller solve costs in virtual time: model (a deterministic function of the work it did), measured (this machine\'s wall time: not reproducible), or a fixed number of ms (0 = instantaneous)').argParser(solverLatencyOption).default({ mode: 'model' }, 'model'))
     .option('--host-kv-gib <GiB>', `--trace: host KV capacity of the simulated engine, GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
-    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json and placements.jsonl (the offline plans)')
+    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json, placements.jsonl (the offline plans) and report.html')
     .option('--report <file>', 'also write a self-contained HTML report to FILE: with --batch a requests × layers heat map of each placement and the step time per layer; with --trace every policy side by side and GPU KV use / H2D traffic over time (also report.html in --out DIR)')
     .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false)
     .option('--against <dir>', "--trace: simulate the very requests of that replay (its --out DIR; same trace options) and print predicted vs measured (orbitflow.validation/v1 with --json); --policy is then the endpoint's (default gpu-only, a stock vLLM)")
