@@ -153,7 +153,17 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   const runs: ReplayRun[] = [];
   const targets = reportTargets(opts.report, opts.out);
   const report = (): Promise<void> =>
-    writeReports(ctx, targets, () => buildReplayReport({ primary: runs[0], compare: runs.slice(1), context: reportContext(opts, embedded) }, { maxScheduleLagMs: opts.maxScheduleLagMs }));
+    writeReports(ctx, targets, () =>
+      buildReplayReport(
+        {
+          primary: runs[0],
+          compare: runs.slice(1),
+          context: reportContext(opts, embedded),
+          comparisonText: runs.length > 1 ? formatComparison(runs.map((r) => ({ policy: r.label, result: r.result }))) : undefined,
+        },
+        { maxScheduleLagMs: opts.maxScheduleLagMs },
+      ),
+    );
   const onRun = async (label: string, r: ReplayRun['result'], records: readonly RequestRecord[]): Promise<void> => {
     runs.push({ label, result: r, records });
     if (r.interrupted) await report();

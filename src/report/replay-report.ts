@@ -23,6 +23,8 @@ export interface ReplayReportInput {
   compare: readonly ReplayRun[];
   /** Extra header lines the CLI knows (the engine and its profile's provenance). */
   context: ReadonlyArray<[string, string]>;
+  /** The `--compare` table as the terminal prints it. */
+  comparisonText?: string;
 }
 
 function header(run: ReplayRun, context: ReadonlyArray<[string, string]>): Array<[string, string]> {
@@ -209,7 +211,14 @@ function telemetrySection(run: ReplayRun): ReportSection | null {
 export function buildReplayReport(input: ReplayReportInput, opts: { maxScheduleLagMs?: number } = {}): Report {
   const runs = [input.primary, ...input.compare];
   const sections: ReportSection[] = [
-    { heading: 'Summary', intro: 'The numbers the terminal summary prints (exact, over every sample).', items: summarySections(input.primary.result).map((s) => rowsTable(s.title, s.rows)) },
+    {
+      heading: 'Summary',
+      intro: 'The numbers the terminal summary prints (exact, over every sample).',
+      items: [
+        ...(input.comparisonText ? [{ kind: 'text' as const, title: '--compare (as the terminal prints it)', text: input.comparisonText.trim() }] : []),
+        ...summarySections(input.primary.result).map((s) => rowsTable(s.title, s.rows)),
+      ],
+    },
     latencySection(runs),
     loadSection(runs, opts.maxScheduleLagMs),
   ];
