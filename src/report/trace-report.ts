@@ -28,9 +28,8 @@ export interface TraceReportInput {
   command: readonly string[];
 }
 
-/** Merges adjacent 1 s buckets so at most MAX_POINTS remain: step-weighted mean use, traffic as GiB/s. */
-function usagePoints(s: UsageSeries): { t: number[]; use: Array<number | null>; h2dGibS: number[] } {
-  const k = Math.max(1, Math.ceil(s.steps.length / MAX_POINTS));
+/** Merges `k` adjacent 1 s buckets into one: step-weighted mean use, traffic as GiB/s. */
+function usagePoints(s: UsageSeries, k: number): { t: number[]; use: Array<number | null>; h2dGibS: number[] } {
   const t: number[] = [];
   const use: Array<number | null> = [];
   const h2d: number[] = [];
@@ -104,11 +103,13 @@ export function buildTraceReport(input: TraceReportInput): Report {
     },
   ];
   if (input.usage.length > 0) {
-    const pts = input.usage.map((u) => ({ policy: u.policy, p: usagePoints(u.series) }));
+    // One bucket width for every policy (the longest run sets it), so the curves compare point by point.
+    const k = Math.max(1, Math.ceil(Math.max(...input.usage.map((u) => u.series.steps.length)) / MAX_POINTS));
+    const pts = input.usage.map((u) => ({ policy: u.policy, p: usagePoints(u.series, k) }));
     const use: XySeries[] = pts.map(({ policy, p }) => ({ label: policy, x: p.t, y: p.use }));
     const h2d: XySeries[] = pts.map(({ policy, p }) => ({ label: policy, x: p.t, y: p.h2dGibS }));
     const items: ReportItem[] = [
-      { kind: 'line', id: 'usage-gpu-kv', title: `GPU KV use over time (share of the ${c.engine.budget_gib.toFixed(2)} GiB budget, mean over the steps of each bucket)`, xLabel: 's (engine time)', yLabel: 'used / budget', series: use },
+      { kind: 'line', id: 'usage-gpu-kv', title: `GPU KV use over time (share of the ${c.engine.budget_gib.toFixed(2)} GiB budget, mean over the steps of each ${k * (input.usage[0]?.series.bucketS ?? 1)} s bucket)`, xLabel: 's (engine time)', yLabel: 'used / budget', series: use },
       { kind: 'line', id: 'usage-h2d', title: 'Host→GPU traffic over time (fetches + reloads)', xLabel: 's (engine time)', yLabel: 'GiB/s', series: h2d },
     ];
     sections.push({ heading: 'Over time, per policy', intro: 'Virtual engine time: each policy ran the same requests on the same seeded engine.', items });

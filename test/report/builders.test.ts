@@ -58,7 +58,9 @@ test('plan --trace report: GPU KV use and H2D traffic per policy, merged to at m
   }
   const comparison = { model: 'm', tp: 1, profile: { id: 'p', file: 'f', provenance: 'profile p' }, trace: { file: 't', format: 'f', requests: 1, input_tokens: 1, output_tokens: 1 },
     engine: { budget_blocks: 100, budget_gib: 1, max_num_seqs: 1, noise_cv: 0, step_overhead_ms: 0, seed: 0 }, slo_ms: 1, slo_source: 's', solver_latency: 'model', scoring: 's', rows: [], notes: [] } satisfies ComparisonSummary;
-  const charts = chartsOf(buildTraceReport({ comparison, usage: [{ policy: 'a', series: rec.series() }, { policy: 'b', series: rec.series() }], command: [] }));
+  const short = new UsageRecorder(100);
+  for (let s = 0; s < 300; s += 2) short.onStep(step(s * 1000 + 100, 50, GIB));
+  const charts = chartsOf(buildTraceReport({ comparison, usage: [{ policy: 'a', series: rec.series() }, { policy: 'b', series: short.series() }], command: [] }));
   const use = charts.find((c) => c.id === 'usage-gpu-kv') as XyChart;
   const h2d = charts.find((c) => c.id === 'usage-h2d') as XyChart;
   assert.equal(use.series.length, 2);
@@ -68,6 +70,9 @@ test('plan --trace report: GPU KV use and H2D traffic per policy, merged to at m
   assert.equal(s.x.length, 500);
   assert.deepEqual(s.x.slice(0, 3), [0, 3, 6]);
   for (const y of s.y) assert.ok(Math.abs((y as number) - 0.4) < 1e-9, `use ${y}`);
+  // The shorter run is merged with the same width, so both curves share their x values.
+  assert.deepEqual(use.series[1].x, s.x.slice(0, use.series[1].x.length));
+  assert.equal(use.series[1].x.length, 100);
   // Each 3 s holds one or two even seconds: 1/3 or 2/3 GiB/s.
   for (const y of h2d.series[0].y) assert.ok(Math.abs((y as number) - 1 / 3) < 1e-3 || Math.abs((y as number) - 2 / 3) < 1e-3, `h2d ${y}`);
 });
