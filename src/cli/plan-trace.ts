@@ -5,7 +5,7 @@ import { OrbitflowError, usageError } from '../core/errors.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { GIB } from '../core/units.js';
 import { CostModel } from '../cost/cost-model.js';
-import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../engine/compare-policies.js';
+import { comparePolicies, sloBaseMs, type ComparedPolicy } from '../engine/compare-policies.js';
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
@@ -17,6 +17,9 @@ import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
 import { traceOptionsFrom } from './trace-options.js';
+import { renderPolicyTable } from '../ui/policy-table.js';
+import { buildTraceReport } from '../report/trace-report.js';
+import { reportTargets, writeReports } from './report-output.js';
 
 /** The SLO scale used when neither --tpot-slo-ms nor --slo-scale is given: the middle of the paper's 1 / 1.5 / 2.5. */
 export const DEFAULT_SLO_SCALE = 1.5;
@@ -27,33 +30,6 @@ function num(o: Record<string, unknown>, key: string): number | undefined {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) throw usageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `expected a number, got '${String(v)}'`);
   return n;
-}
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
-}
-
-function renderTable(rows: readonly PolicyRow[]): string {
-  const head = ['policy', 'TPOT att', 'TBT att', 'TBT att TD', 'P95 TBT/S', 'tok/s', 'out tok/s', 'makespan s', 'GPU KV', 'preempt', 'pauses', 'replans', 'solver ms', 'solve p99/step'];
-  const body = rows.map((r) => [
-    r.policy,
-    pct(r.tpot_attainment),
-    pct(r.tbt_attainment),
-    pct(r.tbt_attainment_td),
-    r.p95_tbt_over_slo === null ? 'n/a' : r.p95_tbt_over_slo.toFixed(2),
-    r.throughput_tok_s.toFixed(0),
-    r.output_throughput_tok_s.toFixed(1),
-    r.makespan_s.toFixed(0),
-    pct(r.mean_gpu_kv_use),
-    String(r.preemptions),
-    String(r.pauses),
-    String(r.replans),
-    r.solver_ms_total.toFixed(0),
-    r.solve_p99_over_median_step === null ? '–' : r.solve_p99_over_median_step.toFixed(3),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
 }
 
 /**
@@ -114,6 +90,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
   // Checked and created before the simulation, so a bad --out never costs a run.
   if (outDir) prepareOutputDir(outDir, '--out');
+  const reports = reportTargets(opts.report, outDir);
   const json = Boolean(opts.json);
   const progress = (line: string): void => err(ctx, line);
   if (!json) out(ctx, provenanceLine(loaded.profile));
@@ -142,6 +119,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       clockMs: ctx.clockMs,
     }),
     recordTimeline: outDir !== undefined,
+    recordUsage: reports.length > 0,
     clockMs: ctx.clockMs,
     continueOnError: policies.length > 1,
     onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_wall_s?.toFixed(2)} s`),
@@ -191,11 +169,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     writeFileSync(join(outDir, 'placements.jsonl'), lines.length > 0 ? `${lines.join('\n')}\n` : '');
     progress(`wrote ${join(outDir, 'comparison.json')} and ${join(outDir, 'placements.jsonl')} (${lines.length} plans)`);
   }
+  const ladder = policyOpt.split(',').some((p) => p.trim() === 'ablation') ? ABLATION_LADDER : undefined;
+  await writeReports(ctx, reports, () => buildTraceReport({ comparison, usage: result.usage, ladder, command: ['orbitflow', ...ctx.argv.slice(2)] }));
   if (json) {
     out(ctx, JSON.stringify(comparison, null, 2));
     return;
   }
   out(ctx, `trace ${traceFile}: ${requests.length} requests; model ${model.id}; GPU KV ${budgetBlocks} blocks (${comparison.engine.budget_gib.toFixed(2)} GiB); max-num-seqs ${maxNumSeqs}; noise CV ${noiseCv}; seed ${seed}`);
   out(ctx, `SLO S = ${sloMs.toFixed(2)} ms/token (${sloSource})`);
-  out(ctx, renderTable(result.rows));
+  out(ctx, renderPolicyTable(result.rows));
 }

@@ -22,6 +22,8 @@ import { ABLATION_LADDER } from '../controller/variants.js';
 import { parseSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { runPlanAgainst } from './plan-against.js';
 import { addTraceOptions } from './trace-options.js';
+import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
+import { buildBatchReport } from '../report/batch-report.js';
 
 interface PlanOptions {
   model?: string;
@@ -40,6 +42,7 @@ interface PlanOptions {
   windowSteps: number;
   pausePolicy: PausePolicy;
   out?: string;
+  report?: string;
   json: boolean;
   seed: number;
 }
@@ -123,6 +126,7 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
     }
   }
   ctx.stdout.write(o.json ? json : planToText(report));
+  await writeReports(ctx, reportTargets(o.report, undefined), () => buildBatchReport(report, cost, ['orbitflow', ...ctx.argv.slice(2)]));
 }
 
 function solverLatencyOption(v: string): SolverLatency {
@@ -157,13 +161,16 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--step-overhead-ms <ms>', `--trace: fixed per-step cost of the simulated engine, ms (default ${ENGINE_DEFAULTS.stepOverheadMs})`, nonNegativeNumber)
     .addOption(new Option('--solver-latency <mode>', '--trace: what each controller solve costs in virtual time: model (a deterministic function of the work it did), measured (this machine\'s wall time: not reproducible), or a fixed number of ms (0 = instantaneous)').argParser(solverLatencyOption).default({ mode: 'model' }, 'model'))
     .option('--host-kv-gib <GiB>', `--trace: host KV capacity of the simulated engine, GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
-    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json and placements.jsonl (the offline plans)')
+    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json, placements.jsonl (the offline plans) and report.html')
+    .option('--report <file>', 'also write a self-contained HTML report to FILE: with --batch a requests × layers heat map of each placement and the step time per layer; with --trace every policy side by side and GPU KV use / H2D traffic over time (also report.html in --out DIR)')
     .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false)
     .option('--against <dir>', "--trace: simulate the very requests of that replay (its --out DIR; same trace options) and print predicted vs measured (orbitflow.validation/v1 with --json); --policy is then the endpoint's (default gpu-only, a stock vLLM)")
     .option('--assert <expr>', "--against: CI gate on a validation key, repeatable, e.g. 'tpot_p50_error<=0.05'; a failure exits 1", collect);
   addTraceOptions(cmd);
   cmd.action(async (opts: PlanOptions & Record<string, unknown>, command: Command) => {
     if (opts.assert !== undefined && opts.against === undefined) throw usageError('--assert', 'gates a validation: give --trace TRACE --against DIR');
+    if (opts.report !== undefined && opts.against !== undefined) throw usageError('--report', 'reports a --batch plan or a --trace comparison, not a validation (--against)');
+    checkReportTargets(opts.report);
     if (opts.against !== undefined) {
       if (opts.trace === undefined) throw usageError('--against', 'needs --trace TRACE (the trace the replay ran, with its options)');
       await runPlanAgainst(opts, ctx, command.getOptionValueSource('policy') !== 'default');

@@ -18,11 +18,21 @@ export type LatencyMetric = (typeof LATENCY_METRICS)[number];
  */
 export type VllmMetrics = Record<string, number | null>;
 
+/** The latency samples of vLLM's statistics, ms: successful requests only; TPOT of those with more than one token; ITL every chunk gap. */
+export function latencySamples(records: readonly RequestRecord[]): Record<LatencyMetric, number[]> {
+  const out: Record<LatencyMetric, number[]> = { ttft: [], tpot: [], itl: [], e2el: [] };
+  for (const r of records) {
+    if (!isSuccess(r)) continue;
+    out.ttft.push(ttftMs(r));
+    out.e2el.push(e2elMs(r));
+    if (hasTpot(r)) out.tpot.push(tpotMs(r));
+    const c = r.chunkMs;
+    for (let k = 1; k < c.length; k++) out.itl.push(c[k] - c[k - 1]);
+  }
+  return out;
+}
+
 export function computeVllmMetrics(records: readonly RequestRecord[], durationS: number, percentiles: readonly number[], goodput?: GoodputSpec): VllmMetrics {
-  const ttfts: number[] = [];
-  const tpots: number[] = [];
-  const itls: number[] = [];
-  const e2els: number[] = [];
   let completed = 0;
   let failed = 0;
   let totalInput = 0;
@@ -34,23 +44,14 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
       continue;
     }
     completed++;
-    const n = outputTokens(r);
-    totalOutput += n;
+    totalOutput += outputTokens(r);
     totalInput += r.promptTokens;
-    const ttft = ttftMs(r);
-    const e2el = e2elMs(r);
-    const tpot = tpotMs(r);
-    ttfts.push(ttft);
-    e2els.push(e2el);
-    if (hasTpot(r)) tpots.push(tpot);
-    const c = r.chunkMs;
-    for (let k = 1; k < c.length; k++) itls.push(c[k] - c[k - 1]);
     if (goodput !== undefined) {
       // n ≤ 1 counts as TPOT 0 for goodput (vLLM).
       const ok =
-        (goodput.ttftMs === undefined || ttft <= goodput.ttftMs) &&
-        (goodput.tpotMs === undefined || tpot <= goodput.tpotMs) &&
-        (goodput.e2elMs === undefined || e2el <= goodput.e2elMs);
+        (goodput.ttftMs === undefined || ttftMs(r) <= goodput.ttftMs) &&
+        (goodput.tpotMs === undefined || tpotMs(r) <= goodput.tpotMs) &&
+        (goodput.e2elMs === undefined || e2elMs(r) <= goodput.e2elMs);
       if (ok) good++;
     }
   }
@@ -67,7 +68,7 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
     output_throughput: rate(totalOutput),
     total_token_throughput: rate(totalInput + totalOutput),
   };
-  const series: Record<LatencyMetric, number[]> = { ttft: ttfts, tpot: tpots, itl: itls, e2el: e2els };
+  const series = latencySamples(records);
   for (const m of LATENCY_METRICS) {
     const dist = distribution(series[m], percentiles);
     out[`mean_${m}_ms`] = dist.mean;

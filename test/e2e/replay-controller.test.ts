@@ -1,14 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findChromium, NO_CHROMIUM, visitReport } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { AZURE_CONV, BIN, PROFILES, REPO_ROOT } from '../helpers/paths.js';
 
 const PROFILE = join(PROFILES, 'h100-sxm.datasheet.json');
 
-test("the README's first command: replay a sample trace against the embedded engine, controller on", async () => {
-  const r = await runCli(['replay', 'traces/sample-azure-conv.csv'], { timeoutMs: 120_000 });
+test("the README's first command (plus --report): replay a sample trace against the embedded engine, controller on; the report renders", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'orbitflow-readme-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const report = join(dir, 'r.html');
+  const r = await runCli(['replay', 'traces/sample-azure-conv.csv', '--report', report], { timeoutMs: 120_000 });
   // Exit 0, except that a CI box loaded by the other tests may make the client late sending
   // requests: then the run correctly reports itself degraded (exit 4) for schedule lag alone.
   if (r.code === 4) assert.match(r.stderr, /run degraded: p99 schedule lag [\d.]+ ms > --max-schedule-lag-ms 10\n/);
@@ -18,6 +24,24 @@ test("the README's first command: replay a sample trace against the embedded eng
   assert.match(r.stdout, /Successful requests:\s+60/);
   const applied = /Plans applied \/ rejected:\s+(\d+)/.exec(r.stdout);
   assert.ok(applied && Number(applied[1]) > 0, 'the controller applied plans');
+  assert.ok(statSync(report).size < 5 * 2 ** 20, 'the report is over 5 MB');
+  const chromium = findChromium();
+  await t.test('its --report renders in headless Chromium: no console error, no request, every chart drawn', { skip: chromium === null ? NO_CHROMIUM : false }, async () => {
+    const v = await visitReport(report, chromium!);
+    assert.deepEqual(v.consoleErrors, []);
+    assert.deepEqual(v.requests, []);
+    const ids = v.charts.map((c) => c.id);
+    for (const id of ['cdf-ttft', 'cdf-tpot', 'cdf-itl', 'cdf-tbt', 'cdf-e2el', 'throughput', 'requests', 'concurrency', 'schedule-lag', 'controller-plans', 'controller-step-time', 'telemetry-queue', 'telemetry-kv']) {
+      assert.ok(ids.includes(id), `chart ${id} missing: ${ids.join(', ')}`);
+    }
+    for (const c of v.charts) {
+      assert.equal(c.drawn, c.expected, `${c.id}: drew ${c.drawn} of ${c.expected} series`);
+      assert.ok(c.drawn > 0 && c.paintedPixels > 1000, `${c.id}: nothing drawn`);
+    }
+    // One run, no --slo: one curve per CDF, no SLO bars.
+    assert.equal(v.charts.find((c) => c.id === 'cdf-ttft')!.drawn, 1);
+    assert.ok(!ids.includes('slo-attainment'));
+  });
 });
 
 /** Start `orbitflow engine` on a free loopback port; resolves with its URL. */
