@@ -37,6 +37,7 @@ import { provenanceLine, type Profile } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
 import { controllerOff } from '../controller/run-report.js';
+import { formatComparison, type CompareRow } from '../ui/compare-table.js';
 import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
 import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
@@ -448,36 +449,6 @@ async function startController(
   if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
   ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);
   return { controller };
-}
-
-interface CompareRow {
-  policy: string;
-  result: RunResult;
-}
-
-/** The wall-clock comparison table of `--compare`. */
-function formatComparison(rows: readonly CompareRow[]): string {
-  const pct = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-  const num = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
-  const head = ['policy', 'TPOT att', 'TBT att (requests)', 'TBT att (tokens)', 'TBT att (tokens, TD)', 'p99 TBT ms', 'mean TPOT ms', 'mean TTFT ms', 'out tok/s', 'failed'];
-  const body = rows.map(({ policy, result: r }) => {
-    const att = r.slo_attainment;
-    return [
-      policy,
-      pct(att?.tpot),
-      pct(att?.tbt),
-      pct(att?.tbt_tokens?.attainment_no_td),
-      pct(att?.tbt_tokens?.attainment_td),
-      num(r.tbt_ms.p99),
-      num(r.mean_tpot_ms as number),
-      num(r.mean_ttft_ms as number),
-      num(r.output_throughput as number),
-      String(r.failed),
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return `\nComparison on the embedded engine (same trace, same seed; wall clock):\n${[line(head), ...body.map(line)].join('\n')}\n`;
 }
 
 function startInk(ctx: CliContext, title: string, snapshot: Parameters<typeof import('../ui/live-view.js').startLiveView>[2], onQuit: () => void): Promise<LiveView> {

@@ -1,3 +1,4 @@
+import { alignTable } from './text-table.js';
 import type { PolicyRow } from '../engine/compare-policies.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
@@ -27,7 +28,5 @@ export function policyTable(rows: readonly PolicyRow[]): { head: string[]; body:
 /** The same table as aligned text. */
 export function renderPolicyTable(rows: readonly PolicyRow[]): string {
   const { head, body } = policyTable(rows);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  return alignTable(head, body);
 }
