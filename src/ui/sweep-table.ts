@@ -60,7 +60,7 @@ function fmtAnswer(key: SweepKey, m: SweepMinimum, range: string): string {
   const want = SWEEP_AXES[key].want;
   switch (m.kind) {
     case 'not_met':
-      return `not met within the swept range (${range})${m.missing_cells > 0 ? `; ${m.missing_cells} cell(s) without a result` : ''}`;
+      return m.missing_cells > 0 ? `not met in the cells that ran (${m.missing_cells} of the range ${range} without a result)` : `not met within the swept range (${range})`;
     case 'first_cell':
       return `${want === 'min' ? '≤' : '≥'} ${fmtValue(key, m.value!)} (the ${want === 'min' ? 'smallest' : 'largest'} swept value already meets it)`;
     case 'cell':
@@ -98,6 +98,7 @@ export function renderSweepTarget(r: SweepReport): string {
     const ref = here.find((m) => m.policy === cmp[0]?.reference);
     for (const c of cmp) {
       const other = here.find((m) => m.policy === c.policy);
+      if (c.reference_value === null && c.policy_value === null) continue;
       const refText = ref && ref.value !== null ? `meets the target with ${shortAnswer(key, ref)}` : 'does not meet the target within the swept range';
       const otherText = other && other.value !== null ? `${c.policy} with ${shortAnswer(key, other)}` : `${c.policy} not within the swept range`;
       const change = c.change !== null ? ` (${c.bounded ? 'bound: ' : ''}${pctChange(c.change)})` : '';

@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { AZURE_CONV, MOONCAKE_CONV, PROFILES } from '../helpers/paths.js';
+import type { SweepReport } from '../../src/report/sweep-report.js';
+import type { PolicyRow } from '../../src/engine/compare-policies.js';
+
+const PROFILE = ['--model', 'llama-3.1-8b', '--profile', join(PROFILES, 'a6000-llama-3.1-8b.published-fit.json')];
+// A short real window (Mooncake's first 30 s, long contexts: memory binds) keeps each simulation small.
+const MOONCAKE = ['plan', '--trace', MOONCAKE_CONV, '--window', '0:30', ...PROFILE];
+const dir = mkdtempSync(join(tmpdir(), 'orbitflow-sweep-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A report with the fields that measure this machine (and the --jobs it ran with) taken out. */
+function withoutWallClock(r: SweepReport): unknown {
+  const drop = new Set(r.wall_clock_fields);
+  return JSON.parse(JSON.stringify(r, (k, v) => (drop.has(k) ? undefined : v)));
+}
+
+test('plan --sweep: bad input is one line naming the flag, exit 2, before any simulation', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--sweep', 'gpu-mem=2,4'], /^orbitflow: --sweep: unknown key 'gpu-mem'/],
+    [['--sweep', 'gpu-kv-gib='], /^orbitflow: --sweep: gpu-kv-gib: the list of values is empty/],
+    [['--sweep', 'gpu-kv-gib=2,four'], /^orbitflow: --sweep: gpu-kv-gib: 'four' is not a number/],
+    [['--sweep', 'gpu-kv-gib=2,4', '--sweep', 'gpu-kv-gib=8'], /^orbitflow: --sweep: gpu-kv-gib is swept twice/],
+    [['--sweep', 'gpu-kv-gib=2,2'], /^orbitflow: --sweep: gpu-kv-gib: 2 is listed twice/],
+    [['--sweep', 'max-num-seqs=8,12.5'], /^orbitflow: --sweep: max-num-seqs: values must be whole numbers/],
+    [['--sweep', 'gpu-kv-gib=2,4', '--target', 'goodput>=0.9'], /^orbitflow: --target: unknown metric 'goodput'/],
+    [['--sweep', 'gpu-kv-gib=2,4', '--target', 'tbt=>0.9'], /^orbitflow: --target: expected METRIC OP NUMBER/],
+    [['--sweep', 'gpu-kv-gib=2,4', '--jobs', '0'], /^orbitflow: option '--jobs <n>' argument '0' is invalid/],
+    [['--sweep', 'gpu-kv-gib=2,4', '--gpu-kv-gib', '4'], /^orbitflow: --sweep: gpu-kv-gib is swept; drop --gpu-kv-gib/],
+    [['--sweep', 'rate-scale=1,2'], /^orbitflow: --gpu-kv-gib: a GPU KV budget is required/],
+    [['--gpu-kv-gib', '4', '--target', 'tbt>=0.9'], /^orbitflow: --target: goes with --trace TRACE --sweep/],
+    [['--sweep', 'gpu-kv-gib=1,2', '--sweep', 'rate-scale=1', '--sweep', 'slo-scale=1'], /^orbitflow: --sweep: at most 2 keys/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli([...MOONCAKE, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /sweeping|simulating|\n\s+at /, `${args.join(' ')}: nothing simulated, no stack trace`);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('plan --sweep gpu-kv-gib --target: the same report with --jobs 1 and 2; rows are plan --trace rows; the answer sits between the cells it names', async () => {
+  const args = [...MOONCAKE, '--sweep', 'gpu-kv-gib=1,2,4', '--policy', 'orbitflow,gpu-only,flexgen-plus', '--target', 'tbt>=0.8', '--json'];
+  const [one, two] = await Promise.all([runCli([...args, '--jobs', '1'], { timeoutMs: 120_000 }), runCli([...args, '--jobs', '2'], { timeoutMs: 120_000 })]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  assert.match(two.stderr, /on 2 worker thread\(s\)/);
+  assert.match(two.stderr, /^sweep 9\/9: /m, 'a progress line per simulation in CI');
+  const r1 = JSON.parse(one.stdout) as SweepReport;
+  const r2 = JSON.parse(two.stdout) as SweepReport;
+  assert.equal(r2.schema, 'orbitflow.sweep/v1');
+  assert.equal(r1.jobs, 1);
+  assert.equal(r2.jobs, 2);
+  assert.deepEqual(withoutWallClock(r1), withoutWallClock(r2), 'results do not depend on --jobs');
+  assert.equal(r2.cells.length, 3);
+  assert.ok(r2.complete);
+  for (const c of r2.cells) assert.deepEqual(c.rows.map((x) => x.policy), ['orbitflow', 'gpu-only', 'flexgen-plus']);
+
+  // The largest cell is exactly what plan --trace simulates at that budget (the sweep's SLO is taken there).
+  const single = await runCli([...MOONCAKE, '--gpu-kv-gib', '4', '--policy', 'orbitflow,gpu-only,flexgen-plus', '--json'], { timeoutMs: 120_000 });
+  assert.equal(single.code, 0, single.stderr);
+  const cmp = JSON.parse(single.stdout) as { slo_ms: number; rows: PolicyRow[] };
+  const top = r2.cells[2];
+  assert.equal(top.slo_ms, cmp.slo_ms);
+  const strip = (rows: PolicyRow[]): unknown => rows.map((x) => ({ ...x, simulation_wall_s: null, solver_wall_ms_total: 0 }));
+  assert.deepEqual(strip(top.rows), strip(cmp.rows));
+  // One SLO for every cell.
+  assert.ok(r2.cells.every((c) => c.slo_ms === top.slo_ms));
+
+  // Each answer agrees with the cells: the cells it interpolates between fail and meet the target,
+  // and the metric interpolated linearly to the answer is the threshold.
+  const tbt = (gib: number, policy: string): number => r2.cells.find((c) => c.at['gpu-kv-gib'] === gib)!.rows.find((x) => x.policy === policy)!.tbt_attainment;
+  assert.equal(r2.minimums.length, 3);
+  for (const m of r2.minimums) {
+    const meets = [1, 2, 4].filter((g) => tbt(g, m.policy) >= 0.8);
+    if (m.kind === 'not_met') assert.deepEqual(meets, [], m.policy);
+    else if (m.kind === 'first_cell') assert.equal(m.value, 1);
+    else {
+      assert.equal(m.kind, 'interpolated');
+      const [lo, hi] = m.between!;
+      assert.equal(hi, meets[0], `${m.policy}: the first meeting cell`);
+      assert.ok(tbt(lo, m.policy) < 0.8);
+      const at = tbt(lo, m.policy) + ((m.value! - lo) / (hi - lo)) * (tbt(hi, m.policy) - tbt(lo, m.policy));
+      assert.ok(Math.abs(at - 0.8) < 1e-9, `${m.policy}: TBT interpolated to ${m.value} GiB is ${at}`);
+    }
+  }
+  const ref = r2.minimums.find((m) => m.policy === 'orbitflow')!;
+  for (const c of r2.comparisons) {
+    assert.equal(c.reference, 'orbitflow');
+    const other = r2.minimums.find((m) => m.policy === c.policy)!;
+    if (ref.value !== null && other.value !== null) assert.ok(Math.abs(c.change! - (ref.value / other.value - 1)) < 1e-12);
+    else assert.equal(c.change, null);
+  }
+});
+
+test('plan --sweep: the terminal table shows every cell and the answer, said interpolated; a crashed worker fails its row only (exit 4); --out DIR writes sweep.json', async () => {
+  const out = join(dir, 'crash');
+  const r = await runCli(
+    ['plan', '--trace', AZURE_CONV, '--window', '0:30', ...PROFILE, '--sweep', 'gpu-kv-gib=0.25,0.5,1', '--sweep', 'rate-scale=1,2', '--policy', 'gpu-only,flexgen-plus', '--target', 'tbt>=0.9,tpot>=0.9', '--jobs', '2', '--out', out],
+    { env: { ORBITFLOW_TEST_SWEEP_CRASH: 'gpu-kv-gib=0.5, rate-scale=2:flexgen-plus' }, timeoutMs: 120_000 },
+  );
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /1 of 12 simulations failed \(gpu-kv-gib=0\.5, rate-scale=2 flexgen-plus\)/);
+  assert.match(r.stdout, /^0\.5 GiB × 2×\s+\S.*FAILED$/m, 'the failed simulation is reported in its row');
+  assert.match(r.stdout, /\[0\.5 GiB × 2×, flexgen-plus\] failed: worker exited/);
+  assert.match(r.stdout, /^at rate-scale=1:$/m);
+  assert.match(r.stdout, /^at rate-scale=2:$/m);
+  const report = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepReport;
+  assert.equal(report.cells.length, 6);
+  assert.equal(report.complete, false);
+  const failedCell = report.cells.find((c) => c.at['gpu-kv-gib'] === 0.5 && c.at['rate-scale'] === 2)!;
+  assert.deepEqual(failedCell.failed.map((f) => f.policy), ['flexgen-plus']);
+  assert.deepEqual(failedCell.rows.map((x) => x.policy), ['gpu-only']);
+  assert.equal(report.cells.reduce((s, c) => s + c.rows.length, 0), 11, 'every other simulation finished');
+  for (const m of report.minimums) {
+    const line = new RegExp(`^${m.policy.replace('+', '\\+')}\\s+(.*)$`, 'm');
+    const text = [...r.stdout.matchAll(new RegExp(line, 'gm'))].map((x) => x[1]);
+    if (m.kind === 'interpolated') assert.ok(text.some((t) => t.startsWith('≈') && t.includes('(interpolated between')), `${m.policy}: ${text.join(' | ')}`);
+    if (m.kind === 'not_met') assert.ok(text.some((t) => t.startsWith('not met')), `${m.policy}: ${text.join(' | ')}`);
+  }
+});
+
+test('plan --sweep: SIGINT keeps the finished simulations (sweep.json, exit 130)', async () => {
+  const out = join(dir, 'interrupted');
+  const r = await runCli([...MOONCAKE, '--window', '0:120', '--sweep', 'gpu-kv-gib=1,2,4,8', '--policy', 'orbitflow,gpu-only', '--jobs', '1', '--out', out], {
+    timeoutMs: 120_000,
+    onSpawn: (_pid, child) => {
+      let seen = '';
+      child.stderr!.on('data', (d: Buffer | string) => {
+        seen += String(d);
+        if (/^sweep 1\/8: /m.test(seen) && !child.killed) child.kill('SIGINT');
+      });
+    },
+  });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted: \d+ of 8 simulations finished; keeping them/);
+  const report = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepReport;
+  assert.equal(report.interrupted, true);
+  const finished = report.cells.reduce((s, c) => s + c.rows.length, 0);
+  const notRun = report.cells.reduce((s, c) => s + c.not_run.length, 0);
+  assert.ok(finished >= 1 && finished < 8, `finished ${finished}`);
+  assert.equal(finished + notRun, 8);
+  assert.match(r.stdout, /not run/);
+});
