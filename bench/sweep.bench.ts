@@ -1,0 +1,82 @@
+/**
+ * The capacity sweep (`npm run bench:sweep`): the issue's acceptance command
+ *   plan --trace mooncake/conversation.jsonl --window 0:600 --sweep gpu-kv-gib=2,4,8,16
+ *        --policy all --target 'tbt>=0.9' --jobs 2
+ * through the built CLI, against the very same cells run one by one (--jobs 1) in the same run:
+ * wall time of each, the speed-up, and a check that both printed the same report (apart from
+ * the wall-clock fields). Then the same sweep on the Azure 2023 conv and code traces, for their
+ * minimum-memory tables. Writes bench/results/sweep.md (BENCH_OUT).
+ * Env: BENCH_TRACES (comma list of the names below), BENCH_JOBS (default 2).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { SweepReport } from '../src/report/sweep-report.js';
+import { renderSweep } from '../src/ui/sweep-table.js';
+import { BIN, PROFILES, REPO_ROOT, SHARED_TRACES } from '../test/helpers/paths.js';
+
+const TRACES: Record<string, string> = {
+  'mooncake conversation': join(SHARED_TRACES, 'mooncake/conversation.jsonl'),
+  'azure-2023 conv': join(SHARED_TRACES, 'azure-2023/conv.csv'),
+  'azure-2023 code': join(SHARED_TRACES, 'azure-2023/code.csv'),
+};
+const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+
+function sweep(trace: string, jobs: number): { report: SweepReport; wallS: number; command: string } {
+  const args = [
+    'plan', '--trace', trace, '--window', '0:600', '--model', 'llama-3.1-8b', '--profile', join(PROFILES, 'a6000-llama-3.1-8b.published-fit.json'),
+    '--sweep', 'gpu-kv-gib=2,4,8,16', '--policy', 'all', '--target', 'tbt>=0.9', '--jobs', String(jobs), '--json',
+  ];
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, CI: '1' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const wallS = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`orbitflow ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { report: JSON.parse(r.stdout) as SweepReport, wallS, command: `orbitflow ${args.map((a) => (/[\s'>]/.test(a) ? `'${a}'` : a)).join(' ')}` };
+}
+
+function withoutWallClock(r: SweepReport): string {
+  const drop = new Set(r.wall_clock_fields);
+  return JSON.stringify(r, (k, v) => (drop.has(k) ? undefined : v));
+}
+
+function main(): void {
+  const load = loadavg();
+  const names = process.env.BENCH_TRACES ? process.env.BENCH_TRACES.split(',') : Object.keys(TRACES);
+  const md: string[] = [
+    '# Capacity sweep (`npm run bench:sweep`)',
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average at start ${load.map((x) => x.toFixed(1)).join(' / ')}.`,
+    '',
+  ];
+  for (const [i, name] of names.entries()) {
+    const file = TRACES[name];
+    if (!file) throw new Error(`BENCH_TRACES: unknown trace '${name}' (known: ${Object.keys(TRACES).join(', ')})`);
+    const parallel = sweep(file, JOBS);
+    md.push(`## ${name}, first 600 s`, '', '```sh', parallel.command, '```', '');
+    if (i === 0) {
+      // The baseline in the same run: the same cells, one at a time.
+      const sequential = sweep(file, 1);
+      const same = withoutWallClock(sequential.report) === withoutWallClock(parallel.report);
+      md.push(
+        '| run | wall s | Σ simulation wall s | speed-up |',
+        '|---|---:|---:|---:|',
+        `| --jobs 1 (one by one) | ${sequential.wallS.toFixed(1)} | ${sequential.report.simulation_wall_s_total.toFixed(1)} | ×1.00 |`,
+        `| --jobs ${JOBS} | ${parallel.wallS.toFixed(1)} | ${parallel.report.simulation_wall_s_total.toFixed(1)} | ×${(sequential.wallS / parallel.wallS).toFixed(2)} |`,
+        '',
+        `Both printed the same report apart from the wall-clock fields: ${same ? 'yes' : 'NO'}.`,
+        '',
+      );
+      if (!same) process.exitCode = 1;
+      process.stderr.write(`${name}: --jobs 1 ${sequential.wallS.toFixed(1)} s, --jobs ${JOBS} ${parallel.wallS.toFixed(1)} s (×${(sequential.wallS / parallel.wallS).toFixed(2)}); same report: ${same}\n`);
+    } else process.stderr.write(`${name}: --jobs ${JOBS} ${parallel.wallS.toFixed(1)} s\n`);
+    md.push(`SLO S = ${parallel.report.slo.tpot_ms?.toFixed(1)} ms/token (${parallel.report.slo.source}; base at ${parallel.report.slo.reference}); ${parallel.report.trace.requests_at_rate_1} requests.`, '');
+    md.push('```', renderSweep(parallel.report).trimEnd(), '```', '');
+  }
+  const out = process.env.BENCH_OUT ?? join(REPO_ROOT, 'bench/results/sweep.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${md.join('\n')}\n`);
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+main();
