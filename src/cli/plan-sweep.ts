@@ -20,6 +20,13 @@ import { readPlanTraceSetup, type PlanTraceSetup } from './plan-trace-setup.js';
 import { parseSweeps, parseTarget } from './sweep-options.js';
 import type { SweepTask } from './sweep-task.js';
 
+/**
+ * The budget the SLO's base is taken at when gpu-kv-gib is swept (S = scale × the all-on-GPU step
+ * at this budget's token capacity): the budget of the published comparison (BENCHMARKS.md), so the
+ * answer to "how much memory meets S" never depends on the range swept. --tpot-slo-ms sets S itself.
+ */
+export const SWEEP_SLO_REFERENCE_GIB = 4;
+
 /** The file `--out DIR` gets. */
 export const SWEEP_OUTPUT_FILE = 'sweep.json';
 
@@ -67,13 +74,13 @@ async function planSweep(opts: Record<string, unknown>, ctx: CliContext, given: 
   for (const v of kvAxis?.values ?? []) if (budgetOf(v) <= 0) throw usageError('--sweep', `gpu-kv-gib=${v} holds no KV block`);
   if (!kvAxis && budgetOf(undefined) <= 0) throw usageError(setup.gpuKvBlocks !== undefined ? '--gpu-kv-blocks' : '--gpu-kv-gib', 'the budget must hold at least one block');
 
-  // One SLO for every cell, so that cells differ only in what is swept: its base is taken at the
-  // given budget and batch, or at the largest swept value of either.
-  const refGib = kvAxis ? kvAxis.values[kvAxis.values.length - 1] : undefined;
-  const seqAxis = axisOf('max-num-seqs');
-  const refSeqs = seqAxis ? seqAxis.values[seqAxis.values.length - 1] : setup.maxNumSeqs;
+  // One SLO for every cell, and one that does not move with the swept range: its base is taken at
+  // the budget and batch given, or, where either is swept, at SWEEP_SLO_REFERENCE_GIB and the
+  // default batch.
+  const refGib = kvAxis ? SWEEP_SLO_REFERENCE_GIB : undefined;
+  const refSeqs = setup.maxNumSeqs;
   const baseMs = sloBaseMs(cost, budgetOf(refGib), refSeqs);
-  const reference = `${kvAxis ? `gpu-kv-gib ${refGib} (the largest swept)` : `the budget given`}, batch ${refSeqs}${seqAxis ? ' (the largest swept)' : ''}`;
+  const reference = `${kvAxis ? `${SWEEP_SLO_REFERENCE_GIB} GiB (gpu-kv-gib is swept)` : 'the budget given'}, batch ${refSeqs}${axisOf('max-num-seqs') ? ' (max-num-seqs is swept)' : ''}`;
   const sloAxis = axisOf('slo-scale');
   const slo: SweepHeader['slo'] =
     setup.tpotSloMs !== undefined

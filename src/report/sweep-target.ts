@@ -86,6 +86,12 @@ export interface TargetAnswer {
   between: [number, number] | null;
   /** Cells along the axis without a result (failed or not run). */
   missing_cells: number;
+  /**
+   * Swept values beyond the answer (larger for want=min) whose cell fails the target again: the
+   * metric is not monotone in the swept value (e.g. more memory admits a larger batch whose steps
+   * are slower), so the answer holds only up to the first of them.
+   */
+  fails_beyond: number[];
 }
 
 /** The fraction of the way from a failing row to a meeting row at which a clause starts to hold. */
@@ -105,13 +111,14 @@ export function answerTarget(samples: readonly AxisSample[], clauses: readonly T
   const ordered = want === 'min' ? [...samples] : [...samples].reverse();
   const missing = samples.filter((s) => s.row === null).length;
   const i = ordered.findIndex((s) => s.row !== null && meetsTarget(s.row, clauses));
-  if (i < 0) return { kind: 'not_met', value: null, between: null, missing_cells: missing };
+  if (i < 0) return { kind: 'not_met', value: null, between: null, missing_cells: missing, fails_beyond: [] };
+  const failsBeyond = ordered.slice(i + 1).filter((s) => s.row !== null && !meetsTarget(s.row, clauses)).map((s) => s.value);
   const hit = ordered[i];
-  if (i === 0) return { kind: 'first_cell', value: hit.value, between: null, missing_cells: missing };
+  if (i === 0) return { kind: 'first_cell', value: hit.value, between: null, missing_cells: missing, fails_beyond: failsBeyond };
   const before = ordered[i - 1];
-  if (before.row === null) return { kind: 'cell', value: hit.value, between: null, missing_cells: missing };
+  if (before.row === null) return { kind: 'cell', value: hit.value, between: null, missing_cells: missing, fails_beyond: failsBeyond };
   const t = Math.max(...clauses.map((c) => crossing(c, before.row!, hit.row!)));
   let value = before.value + t * (hit.value - before.value);
   if (integer) value = want === 'min' ? Math.ceil(value - 1e-9) : Math.floor(value + 1e-9);
-  return { kind: 'interpolated', value, between: [before.value, hit.value], missing_cells: missing };
+  return { kind: 'interpolated', value, between: [before.value, hit.value], missing_cells: missing, fails_beyond: failsBeyond };
 }

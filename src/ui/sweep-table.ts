@@ -57,6 +57,11 @@ export function renderSweepCells(r: SweepReport): string {
 }
 
 function fmtAnswer(key: SweepKey, m: SweepMinimum, range: string): string {
+  const again = m.fails_beyond.length > 0 ? `; fails again at ${m.fails_beyond.map((v) => fmtValue(key, v)).join(', ')}` : '';
+  return `${fmtAnswerKind(key, m, range)}${again}`;
+}
+
+function fmtAnswerKind(key: SweepKey, m: SweepMinimum, range: string): string {
   const want = SWEEP_AXES[key].want;
   switch (m.kind) {
     case 'not_met':
@@ -99,6 +104,10 @@ export function renderSweepTarget(r: SweepReport): string {
     for (const c of cmp) {
       const other = here.find((m) => m.policy === c.policy);
       if (c.reference_value === null && c.policy_value === null) continue;
+      if (ref?.kind === 'first_cell' && other?.kind === 'first_cell') {
+        lines.push(`${c.reference} and ${c.policy} both meet the target at the ${SWEEP_AXES[key].want === 'min' ? 'smallest' : 'largest'} swept value (${shortAnswer(key, ref)}): sweep further to compare them`);
+        continue;
+      }
       const refText = ref && ref.value !== null ? `meets the target with ${shortAnswer(key, ref)}` : 'does not meet the target within the swept range';
       const otherText = other && other.value !== null ? `${c.policy} with ${shortAnswer(key, other)}` : `${c.policy} not within the swept range`;
       const change = c.change !== null ? ` (${c.bounded ? 'bound: ' : ''}${pctChange(c.change)})` : '';

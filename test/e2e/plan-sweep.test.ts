@@ -62,7 +62,7 @@ test('plan --sweep gpu-kv-gib --target: the same report with --jobs 1 and 2; row
   assert.ok(r2.complete);
   for (const c of r2.cells) assert.deepEqual(c.rows.map((x) => x.policy), ['orbitflow', 'gpu-only', 'flexgen-plus']);
 
-  // The largest cell is exactly what plan --trace simulates at that budget (the sweep's SLO is taken there).
+  // The 4 GiB cell is exactly what plan --trace simulates at that budget: a swept budget's SLO base is taken at 4 GiB.
   const single = await runCli([...MOONCAKE, '--gpu-kv-gib', '4', '--policy', 'orbitflow,gpu-only,flexgen-plus', '--json'], { timeoutMs: 120_000 });
   assert.equal(single.code, 0, single.stderr);
   const cmp = JSON.parse(single.stdout) as { slo_ms: number; rows: PolicyRow[] };

@@ -51,10 +51,16 @@ test('answerTarget (most value, rate-scale): searched from the top; bounds, gaps
   assert.ok(most.value! > 2 && most.value! < 4);
   assert.ok(Math.abs(lerp(2, 0.93, 4, 0.6, most.value!) - 0.9) < 1e-12);
 
-  assert.deepEqual(answerTarget(load, [{ ...TBT, threshold: 0.5 }], 'max', false), { kind: 'first_cell', value: 4, between: null, missing_cells: 0 });
-  assert.deepEqual(answerTarget(load, [{ ...TBT, threshold: 0.999 }], 'max', false), { kind: 'not_met', value: null, between: null, missing_cells: 0 });
+  assert.deepEqual(answerTarget(load, [{ ...TBT, threshold: 0.5 }], 'max', false), { kind: 'first_cell', value: 4, between: null, missing_cells: 0, fails_beyond: [] });
+  assert.deepEqual(answerTarget(load, [{ ...TBT, threshold: 0.999 }], 'max', false), { kind: 'not_met', value: null, between: null, missing_cells: 0, fails_beyond: [] });
   const gap: AxisSample[] = [{ value: 1, row: row(0.5, 0.5) }, { value: 2, row: null }, { value: 4, row: row(0.95, 0.95) }];
-  assert.deepEqual(answerTarget(gap, [TBT], 'min', false), { kind: 'cell', value: 4, between: null, missing_cells: 1 });
+  assert.deepEqual(answerTarget(gap, [TBT], 'min', false), { kind: 'cell', value: 4, between: null, missing_cells: 1, fails_beyond: [] });
+  // Not monotone: meets at 2, fails again at 8 (a larger batch admitted), meets at 16.
+  const bumpy: AxisSample[] = [{ value: 1, row: row(0.5, 0.5) }, { value: 2, row: row(0.95, 0.95) }, { value: 8, row: row(0.2, 0.2) }, { value: 16, row: row(0.95, 0.95) }];
+  const b = answerTarget(bumpy, [TBT], 'min', false);
+  assert.equal(b.kind, 'interpolated');
+  assert.deepEqual(b.between, [1, 2]);
+  assert.deepEqual(b.fails_beyond, [8]);
   // A metric the row lacks (P95 of requests that never finished) fails its clause.
   assert.equal(meetsTarget(row(1, 1), [{ metric: 'p95_tbt_over_slo', op: '<=', threshold: 2 }]), false);
 });
