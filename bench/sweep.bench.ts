@@ -6,7 +6,10 @@
  * wall time of each, the speed-up, and a check that both printed the same report (apart from
  * the wall-clock fields). Then the same sweep on the Azure 2023 conv and code traces, for their
  * minimum-memory tables. Writes bench/results/sweep.md (BENCH_OUT).
- * Env: BENCH_TRACES (comma list of the names below), BENCH_JOBS (default 2).
+ * The machine is shared (other jobs come and go), so the two runs alternate for BENCH_ROUNDS
+ * rounds (default 3), the order flipping each round, and the speed-up is the ratio of the medians;
+ * every round is listed with the load average before it.
+ * Env: BENCH_TRACES (comma list of the names below), BENCH_JOBS (default 2), BENCH_ROUNDS.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,12 @@ const TRACES: Record<string, string> = {
   'azure-2023 code': join(SHARED_TRACES, 'azure-2023/code.csv'),
 };
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load1 = (): string => loadavg()[0].toFixed(1);
 
 function sweep(trace: string, jobs: number): { report: SweepReport; wallS: number; command: string } {
   const args = [
@@ -52,23 +61,39 @@ function main(): void {
   for (const [i, name] of names.entries()) {
     const file = TRACES[name];
     if (!file) throw new Error(`BENCH_TRACES: unknown trace '${name}' (known: ${Object.keys(TRACES).join(', ')})`);
-    const parallel = sweep(file, JOBS);
+    let parallel = sweep(file, JOBS);
     md.push(`## ${name}, first 600 s`, '', '```sh', parallel.command, '```', '');
     if (i === 0) {
-      // The baseline in the same run: the same cells, one at a time.
-      const sequential = sweep(file, 1);
-      const same = withoutWallClock(sequential.report) === withoutWallClock(parallel.report);
+      // The baseline in the same run: the same cells, one at a time, alternating with the pool.
+      const rows: string[] = [];
+      const seqWalls: number[] = [];
+      const parWalls: number[] = [];
+      let same = true;
+      for (let round = 1; round <= ROUNDS; round++) {
+        const order = round % 2 === 1 ? [1, JOBS] : [JOBS, 1];
+        for (const jobs of order) {
+          const before = load1();
+          const run = sweep(file, jobs);
+          same &&= withoutWallClock(run.report) === withoutWallClock(parallel.report);
+          (jobs === 1 ? seqWalls : parWalls).push(run.wallS);
+          if (jobs === JOBS) parallel = run;
+          rows.push(`| ${round} | --jobs ${jobs}${jobs === 1 ? ' (one by one)' : ''} | ${before} | ${run.wallS.toFixed(1)} | ${run.report.simulation_wall_s_total.toFixed(1)} |`);
+          process.stderr.write(`${name} round ${round}: --jobs ${jobs} ${run.wallS.toFixed(1)} s (load ${before})\n`);
+        }
+      }
+      const speedUp = median(seqWalls) / median(parWalls);
       md.push(
-        '| run | wall s | Σ simulation wall s | speed-up |',
-        '|---|---:|---:|---:|',
-        `| --jobs 1 (one by one) | ${sequential.wallS.toFixed(1)} | ${sequential.report.simulation_wall_s_total.toFixed(1)} | ×1.00 |`,
-        `| --jobs ${JOBS} | ${parallel.wallS.toFixed(1)} | ${parallel.report.simulation_wall_s_total.toFixed(1)} | ×${(sequential.wallS / parallel.wallS).toFixed(2)} |`,
+        '| round | run | load average (1 min) before | wall s | Σ simulation wall s |',
+        '|---:|---|---:|---:|---:|',
+        ...rows,
         '',
-        `Both printed the same report apart from the wall-clock fields: ${same ? 'yes' : 'NO'}.`,
+        `Median wall: --jobs 1 ${median(seqWalls).toFixed(1)} s, --jobs ${JOBS} ${median(parWalls).toFixed(1)} s: speed-up ×${speedUp.toFixed(2)} (per round: ${seqWalls.map((w, k) => `×${(w / parWalls[k]).toFixed(2)}`).join(', ')}).`,
+        '',
+        `Every run printed the same report apart from the wall-clock fields: ${same ? 'yes' : 'NO'}.`,
         '',
       );
       if (!same) process.exitCode = 1;
-      process.stderr.write(`${name}: --jobs 1 ${sequential.wallS.toFixed(1)} s, --jobs ${JOBS} ${parallel.wallS.toFixed(1)} s (×${(sequential.wallS / parallel.wallS).toFixed(2)}); same report: ${same}\n`);
+      process.stderr.write(`${name}: speed-up ×${speedUp.toFixed(2)} (medians); same report: ${same}\n`);
     } else process.stderr.write(`${name}: --jobs ${JOBS} ${parallel.wallS.toFixed(1)} s\n`);
     md.push(`SLO S = ${parallel.report.slo.tpot_ms?.toFixed(1)} ms/token (${parallel.report.slo.source}; base at ${parallel.report.slo.reference}); ${parallel.report.trace.requests_at_rate_1} requests.`, '');
     md.push('```', renderSweep(parallel.report).trimEnd(), '```', '');
