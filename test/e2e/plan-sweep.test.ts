@@ -148,3 +148,36 @@ test('plan --sweep: SIGINT keeps the finished simulations (sweep.json, exit 130)
   assert.equal(finished + notRun, 8);
   assert.match(r.stdout, /not run/);
 });
+
+test('plan --sweep max-num-seqs × slo-scale and rate-scale: each cell simulates what it says; the rate answer is the most load meeting it', async () => {
+  const grid = await runCli([...MOONCAKE, '--gpu-kv-gib', '2', '--sweep', 'max-num-seqs=4,8', '--sweep', 'slo-scale=1,2.5', '--policy', 'gpu-only,flexgen-plus', '--target', 'tpot>=0.5', '--json'], { timeoutMs: 120_000 });
+  assert.equal(grid.code, 0, grid.stderr);
+  const g = JSON.parse(grid.stdout) as SweepReport;
+  assert.deepEqual(g.axes.map((a) => [a.key, a.values]), [['max-num-seqs', [4, 8]], ['slo-scale', [1, 2.5]]]);
+  assert.equal(g.cells.length, 4);
+  assert.equal(g.slo.scale, null);
+  for (const c of g.cells) {
+    assert.equal(c.max_num_seqs, c.at['max-num-seqs']);
+    assert.ok(Math.abs(c.slo_ms - c.at['slo-scale']! * g.slo.base_ms) < 1e-9, 'S = the cell’s scale × one base');
+  }
+  // A looser SLO never scores a policy lower on the same simulation.
+  for (const seqs of [4, 8]) {
+    const [tight, loose] = [1, 2.5].map((x) => g.cells.find((c) => c.at['max-num-seqs'] === seqs && c.at['slo-scale'] === x)!);
+    for (const p of g.policies) assert.ok(loose.rows.find((r) => r.policy === p)!.tpot_attainment >= tight.rows.find((r) => r.policy === p)!.tpot_attainment, `${p} at ${seqs}`);
+  }
+  // One answer per policy and per slo-scale, along max-num-seqs, in whole sequences.
+  assert.equal(g.minimums.length, 4);
+  for (const m of g.minimums) if (m.value !== null) assert.ok(Number.isInteger(m.value), `${m.value}`);
+
+  const rate = await runCli([...MOONCAKE, '--gpu-kv-gib', '2', '--sweep', 'rate-scale=0.5,1,2', '--policy', 'gpu-only', '--target', 'tbt>=0.6', '--json'], { timeoutMs: 120_000 });
+  assert.equal(rate.code, 0, rate.stderr);
+  const r = JSON.parse(rate.stdout) as SweepReport;
+  const n = (x: number): number => r.cells.find((c) => c.at['rate-scale'] === x)!.requests;
+  assert.ok(n(0.5) < n(1) && n(1) < n(2), `requests ${n(0.5)}, ${n(1)}, ${n(2)}`);
+  assert.equal(r.axes[0].want, 'max');
+  const m = r.minimums[0];
+  const meets = [0.5, 1, 2].filter((x) => r.cells.find((c) => c.at['rate-scale'] === x)!.rows[0].tbt_attainment >= 0.6);
+  if (meets.length === 0) assert.equal(m.kind, 'not_met');
+  else if (meets.includes(2)) assert.equal(m.kind, 'first_cell');
+  else assert.equal(m.between![1], Math.max(...meets), 'interpolated down from the most load that meets it');
+});
