@@ -181,3 +181,25 @@ test('plan --sweep max-num-seqs × slo-scale and rate-scale: each cell simulates
   else if (meets.includes(2)) assert.equal(m.kind, 'first_cell');
   else assert.equal(m.between![1], Math.max(...meets), 'interpolated down from the most load that meets it');
 });
+
+test('sweepSeries: the curves an HTML report draws come from the same report, one per policy and panel, with gaps where a cell has no row', async () => {
+  const { sweepSeries } = await import('../../src/report/sweep-series.js');
+  const r = await runCli(
+    ['plan', '--trace', AZURE_CONV, '--window', '0:30', ...PROFILE, '--sweep', 'gpu-kv-gib=0.25,0.5', '--sweep', 'rate-scale=1,2', '--policy', 'gpu-only,flexgen-plus', '--target', 'tbt>=0.9', '--json'],
+    { env: { ORBITFLOW_TEST_SWEEP_CRASH: 'gpu-kv-gib=0.5, rate-scale=1:gpu-only' }, timeoutMs: 120_000 },
+  );
+  assert.equal(r.code, 4, r.stderr);
+  const report = JSON.parse(r.stdout) as SweepReport;
+  const { series, threshold } = sweepSeries(report, 'tbt_attainment');
+  assert.equal(threshold, 0.9);
+  assert.equal(series.length, 4, '2 policies × 2 panels');
+  for (const s of series) {
+    assert.deepEqual(s.points.map((p) => p.x), [0.25, 0.5]);
+    for (const p of s.points) {
+      const cell = report.cells.find((c) => c.at['gpu-kv-gib'] === p.x && c.at['rate-scale'] === s.at['rate-scale'])!;
+      assert.equal(p.y, cell.rows.find((x) => x.policy === s.policy)?.tbt_attainment ?? null);
+    }
+  }
+  const gap = series.find((s) => s.policy === 'gpu-only' && s.at['rate-scale'] === 1)!;
+  assert.equal(gap.points[1].y, null, 'the crashed simulation is a gap');
+});
