@@ -41,7 +41,13 @@ function sweep(trace: string, jobs: number): { report: SweepReport; wallS: numbe
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, CI: '1' }, encoding: 'utf8', maxBuffer: 1 << 28 });
   const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`orbitflow ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { report: JSON.parse(r.stdout) as SweepReport, wallS, command: `orbitflow ${args.map((a) => (/[\s'>]/.test(a) ? `'${a}'` : a)).join(' ')}` };
+  return { report: JSON.parse(r.stdout) as SweepReport, wallS, command: `orbitflow ${args.map((a) => shown(a)).join(' ')}` };
+}
+
+/** An argument as a reader would type it: paths relative to the repository, quotes where the shell needs them. */
+function shown(a: string): string {
+  const rel = a.startsWith(`${SHARED_TRACES}/`) ? `../shared/traces/${a.slice(SHARED_TRACES.length + 1)}` : a.startsWith(`${REPO_ROOT}/`) ? a.slice(REPO_ROOT.length + 1) : a;
+  return /[\s'>]/.test(rel) ? `'${rel}'` : rel;
 }
 
 function withoutWallClock(r: SweepReport): string {
