@@ -12,7 +12,7 @@
  * Env: BENCH_TRACES (comma list of the names below), BENCH_JOBS (default 2), BENCH_ROUNDS.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SweepReport } from '../src/report/sweep-report.js';
@@ -32,16 +32,21 @@ const median = (xs: number[]): number => {
 };
 const load1 = (): string => loadavg()[0].toFixed(1);
 
-function sweep(trace: string, jobs: number): { report: SweepReport; wallS: number; command: string } {
+/** GNU time, where the machine has it: the CPU seconds a run got, next to its wall (how many cores it had). */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+function sweep(trace: string, jobs: number): { report: SweepReport; wallS: number; cpuS: number | null; command: string } {
   const args = [
     'plan', '--trace', trace, '--window', '0:600', '--model', 'llama-3.1-8b', '--profile', join(PROFILES, 'a6000-llama-3.1-8b.published-fit.json'),
     '--sweep', 'gpu-kv-gib=2,4,8,16', '--policy', 'all', '--target', 'tbt>=0.9', '--jobs', String(jobs), '--json',
   ];
+  const argv = GNU_TIME ? [GNU_TIME, '-f', 'bench-cpu-s %U %S', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, CI: '1' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, CI: '1' }, encoding: 'utf8', maxBuffer: 1 << 28 });
   const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`orbitflow ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { report: JSON.parse(r.stdout) as SweepReport, wallS, command: `orbitflow ${args.map((a) => shown(a)).join(' ')}` };
+  const cpu = /^bench-cpu-s (\S+) (\S+)$/m.exec(r.stderr);
+  return { report: JSON.parse(r.stdout) as SweepReport, wallS, cpuS: cpu ? Number(cpu[1]) + Number(cpu[2]) : null, command: `orbitflow ${args.map((a) => shown(a)).join(' ')}` };
 }
 
 /** An argument as a reader would type it: paths relative to the repository, quotes where the shell needs them. */
@@ -83,14 +88,15 @@ function main(): void {
           same &&= withoutWallClock(run.report) === withoutWallClock(parallel.report);
           (jobs === 1 ? seqWalls : parWalls).push(run.wallS);
           if (jobs === JOBS) parallel = run;
-          rows.push(`| ${round} | --jobs ${jobs}${jobs === 1 ? ' (one by one)' : ''} | ${before} | ${run.wallS.toFixed(1)} | ${run.report.simulation_wall_s_total.toFixed(1)} |`);
+          const cores = run.cpuS !== null ? `${run.cpuS.toFixed(1)} s (${(run.cpuS / run.wallS).toFixed(2)} cores)` : 'n/a';
+          rows.push(`| ${round} | --jobs ${jobs}${jobs === 1 ? ' (one by one)' : ''} | ${before} | ${run.wallS.toFixed(1)} | ${cores} | ${run.report.simulation_wall_s_total.toFixed(1)} |`);
           process.stderr.write(`${name} round ${round}: --jobs ${jobs} ${run.wallS.toFixed(1)} s (load ${before})\n`);
         }
       }
       const speedUp = median(seqWalls) / median(parWalls);
       md.push(
-        '| round | run | load average (1 min) before | wall s | Σ simulation wall s |',
-        '|---:|---|---:|---:|---:|',
+        '| round | run | load average (1 min) before | wall s | CPU (user + sys) | Σ simulation wall s |',
+        '|---:|---|---:|---:|---:|---:|',
         ...rows,
         '',
         `Median wall: --jobs 1 ${median(seqWalls).toFixed(1)} s, --jobs ${JOBS} ${median(parWalls).toFixed(1)} s: speed-up ×${speedUp.toFixed(2)} (per round: ${seqWalls.map((w, k) => `×${(w / parWalls[k]).toFixed(2)}`).join(', ')}).`,
