@@ -9,9 +9,7 @@ import { provenanceLine } from '../core/profile-format.js';
 import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
-import { numOption, readPlanTraceSetup } from './plan-trace-setup.js';
-
-export { DEFAULT_SLO_SCALE } from './plan-trace-setup.js';
+import { numOption as num, readPlanTraceSetup } from './plan-trace-setup.js';
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
@@ -83,8 +81,8 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       tp,
       budgetBlocks,
       sloMs,
-      windowSteps: numOption(opts, 'windowSteps'),
-      timeLimitMs: numOption(opts, 'timeLimitMs'),
+      windowSteps: num(opts, 'windowSteps'),
+      timeLimitMs: num(opts, 'timeLimitMs'),
       pausePolicy,
       seed,
       solverLatency: opts.solverLatency as SolverLatency | undefined,
