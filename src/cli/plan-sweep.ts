@@ -217,7 +217,7 @@ export async function runPlanSweep(opts: Record<string, unknown>, ctx: CliContex
     }
     const notes: string[] = [];
     if (plan.setup.solverLatency?.mode === 'measured') notes.push('--solver-latency measured: every simulated figure depends on this machine’s wall clock, and on --jobs');
-    return buildSweepReport({ header: plan.header, axes: plan.axes, policies: plan.setup.policies, target: plan.target ? { text: String(opts.target), clauses: plan.target } : null, cells, interrupted, wall_s: (ctx.clockMs() - t0) / 1000, notes });
+    return buildSweepReport({ header: plan.header, axes: plan.axes, policies: plan.setup.policies, target: plan.target, cells, interrupted, wall_s: (ctx.clockMs() - t0) / 1000, notes });
   })();
 
   const lost = outDir ? `the finished cells (${join(outDir, SWEEP_OUTPUT_FILE)})` : 'the finished cells';

@@ -54,7 +54,8 @@ export interface SweepHeader {
 /** orbitflow.sweep/v1: what the terminal table, the JSON and a report's curves are drawn from. */
 export interface SweepReport extends SweepHeader {
   schema: typeof SWEEP_SCHEMA;
-  axes: (SweepAxis & { unit: string; want: 'min' | 'max' })[];
+  /** `what`: the axis' name for a chart's label. */
+  axes: (SweepAxis & { unit: string; want: 'min' | 'max'; what: string })[];
   policies: string[];
   target: { text: string; clauses: TargetClause[]; axis: SweepKey; want: 'min' | 'max' } | null;
   cells: SweepCell[];
@@ -73,7 +74,7 @@ export interface SweepInputs {
   header: SweepHeader;
   axes: readonly SweepAxis[];
   policies: readonly string[];
-  target: { text: string; clauses: TargetClause[] } | null;
+  target: TargetClause[] | null;
   cells: SweepCell[];
   interrupted: boolean;
   wall_s: number;
@@ -119,14 +120,14 @@ function comparisonsOf(minimums: readonly SweepMinimum[], policies: readonly str
 }
 
 export function buildSweepReport(i: SweepInputs): SweepReport {
-  const answers = i.target ? minimumsOf(i.axes, i.policies, i.target.clauses, i.cells) : [];
+  const answers = i.target ? minimumsOf(i.axes, i.policies, i.target, i.cells) : [];
   const axis = i.axes[0];
   return {
     schema: SWEEP_SCHEMA,
     ...i.header,
-    axes: i.axes.map((a) => ({ ...a, unit: SWEEP_AXES[a.key].unit, want: SWEEP_AXES[a.key].want })),
+    axes: i.axes.map((a) => ({ ...a, unit: SWEEP_AXES[a.key].unit, want: SWEEP_AXES[a.key].want, what: SWEEP_AXES[a.key].what })),
     policies: [...i.policies],
-    target: i.target ? { text: describeTarget(i.target.clauses), clauses: i.target.clauses, axis: axis.key, want: SWEEP_AXES[axis.key].want } : null,
+    target: i.target ? { text: describeTarget(i.target), clauses: i.target, axis: axis.key, want: SWEEP_AXES[axis.key].want } : null,
     cells: i.cells,
     minimums: answers,
     comparisons: comparisonsOf(answers, i.policies),
