@@ -2,35 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { prepareOutputDir } from '../core/output-files.js';
 import { join, resolve } from 'node:path';
 import { OrbitflowError, usageError } from '../core/errors.js';
-import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { GIB } from '../core/units.js';
-import { CostModel } from '../cost/cost-model.js';
-import { comparePolicies, sloBaseMs, type ComparedPolicy } from '../engine/compare-policies.js';
-import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
-import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
-import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
+import { comparePolicies, sloBaseMs } from '../engine/compare-policies.js';
+import { ABLATION_LADDER, driverFactory } from '../controller/variants.js';
 import { describeSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
-import { PAUSE_POLICIES } from '../planner/types.js';
-import { loadProfile } from '../profile/load.js';
-import { FITTED_STEP_OVERHEAD_MS, provenanceLine } from '../core/profile-format.js';
+import { provenanceLine } from '../core/profile-format.js';
 import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
-import { traceOptionsFrom } from './trace-options.js';
 import { renderPolicyTable } from '../ui/policy-table.js';
 import { buildTraceReport } from '../report/trace-report.js';
 import { reportTargets, writeReports } from './report-output.js';
-
-/** The SLO scale used when neither --tpot-slo-ms nor --slo-scale is given: the middle of the paper's 1 / 1.5 / 2.5. */
-export const DEFAULT_SLO_SCALE = 1.5;
-
-function num(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw usageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `expected a number, got '${String(v)}'`);
-  return n;
-}
+import { numOption as num, readPlanTraceSetup } from './plan-trace-setup.js';
 
 /**
  * `plan --trace FILE`: simulate the trace on the reference engine in virtual time under each
@@ -39,48 +22,15 @@ function num(o: Record<string, unknown>, key: string): number | undefined {
  * plan.ts calls it with commander's parsed options.
  */
 export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContext): Promise<void> {
-  const traceFile = opts.trace;
-  if (typeof traceFile !== 'string') throw usageError('--trace', 'a trace file is required');
-  if (typeof opts.profile !== 'string') throw usageError('--profile', 'a profile file is required with --trace');
-  const model = resolveModel({ model: opts.model as string | undefined, modelConfig: opts.modelConfig as string | undefined });
-  const loaded = loadProfile(opts.profile);
-  const tp = num(opts, 'tp') ?? 1;
-  const cost = new CostModel(model, loaded.profile, { tp, modelLookup: findModel });
-  const gpuKvBlocks = num(opts, 'gpuKvBlocks');
-  const gpuKvGib = num(opts, 'gpuKvGib');
+  const traceFile = opts.trace as string;
+  const { model, loaded, tp, cost, gpuKvBlocks, gpuKvGib, maxNumSeqs, noiseCv, stepOverheadMs, hostKvGib, seed, policies, tpotSloMs, sloScale, pausePolicy, traceOpts } = readPlanTraceSetup(opts);
   if (gpuKvBlocks === undefined && gpuKvGib === undefined) throw usageError('--gpu-kv-gib', 'a GPU KV budget is required (--gpu-kv-gib or --gpu-kv-blocks)');
   const budgetBlocks = gpuKvBlocks !== undefined ? Math.floor(gpuKvBlocks) : cost.budgetBlocksFromGiB(gpuKvGib!);
   if (budgetBlocks <= 0) throw usageError(gpuKvBlocks !== undefined ? '--gpu-kv-blocks' : '--gpu-kv-gib', 'the budget must hold at least one block');
-  const maxNumSeqs = num(opts, 'maxNumSeqs') ?? ENGINE_DEFAULTS.maxNumSeqs;
-  if (!Number.isInteger(maxNumSeqs) || maxNumSeqs < 1) throw usageError('--max-num-seqs', `expected a positive integer, got ${maxNumSeqs}`);
-  const noiseCv = num(opts, 'noiseCv') ?? ENGINE_DEFAULTS.noiseCv;
-  if (noiseCv < 0) throw usageError('--noise-cv', 'must be ≥ 0');
-  const stepOverheadMs = num(opts, 'stepOverheadMs') ?? (loaded.profile.provenance.kind === 'fitted' ? FITTED_STEP_OVERHEAD_MS : ENGINE_DEFAULTS.stepOverheadMs);
-  const hostKvGib = num(opts, 'hostKvGib');
-  const seed = num(opts, 'seed') ?? 0;
-
-  const policyOpt = (opts.policy as string | undefined) ?? 'all';
-  const policies: ComparedPolicy[] = [];
-  for (const p of policyOpt.split(',').map((x) => x.trim())) {
-    if (p === 'all') policies.push('orbitflow', ...BASELINE_POLICIES);
-    else if (p === 'ablation') policies.push(...ABLATION_LADDER);
-    else if (isControllerVariant(p) || isBaselinePolicy(p)) policies.push(p);
-    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.filter((v) => v !== 'orbitflow').join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
-  }
   const base = sloBaseMs(cost, budgetBlocks, maxNumSeqs);
-  const tpotSloMs = num(opts, 'tpotSloMs');
-  const sloScale = num(opts, 'sloScale') ?? DEFAULT_SLO_SCALE;
-  if (tpotSloMs !== undefined && tpotSloMs <= 0) throw usageError('--tpot-slo-ms', 'must be > 0');
-  if (sloScale <= 0) throw usageError('--slo-scale', 'must be > 0');
   const sloMs = tpotSloMs ?? sloScale * base;
   const sloSource = tpotSloMs !== undefined ? '--tpot-slo-ms' : `${sloScale} × all-on-GPU step at the budget's token capacity (${base.toFixed(2)} ms, batch ${maxNumSeqs})`;
 
-  const pausePolicy = opts.pausePolicy as string | undefined;
-  if (pausePolicy !== undefined && !(PAUSE_POLICIES as readonly string[]).includes(pausePolicy)) {
-    throw usageError('--pause-policy', `expected one of ${PAUSE_POLICIES.join(', ')}; got '${pausePolicy}'`);
-  }
-
-  const traceOpts = traceOptionsFrom(opts);
   const opened = openTrace(traceFile, traceOpts);
   const requests: TraceRequest[] = [];
   for await (const r of opened.requests()) requests.push(r);
@@ -169,7 +119,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     writeFileSync(join(outDir, 'placements.jsonl'), lines.length > 0 ? `${lines.join('\n')}\n` : '');
     progress(`wrote ${join(outDir, 'comparison.json')} and ${join(outDir, 'placements.jsonl')} (${lines.length} plans)`);
   }
-  const ladder = policyOpt.split(',').some((p) => p.trim() === 'ablation') ? ABLATION_LADDER : undefined;
+  const ladder = String(opts.policy ?? '').split(',').some((p) => p.trim() === 'ablation') ? ABLATION_LADDER : undefined;
   await writeReports(ctx, reports, () => buildTraceReport({ comparison, usage: result.usage, ladder, command: ['orbitflow', ...ctx.argv.slice(2)] }));
   if (json) {
     out(ctx, JSON.stringify(comparison, null, 2));
