@@ -14,6 +14,8 @@ import { describePoint, gridPoints, type SweepAxis, type SweepKey } from '../eng
 import { buildSweepReport, type SweepCell, type SweepHeader, type SweepReport } from '../engine/sweep-report.js';
 import { openTrace } from '../trace/open.js';
 import { renderSweep } from '../ui/sweep-table.js';
+import { buildSweepPage } from '../report/sweep-page.js';
+import { reportTargets, writeReports } from './report-output.js';
 import { sweepBar, sweepLine } from '../ui/sweep-progress.js';
 import { err, out, type CliContext } from './context.js';
 import { readPlanTraceSetup, type PlanTraceSetup } from './plan-trace-setup.js';
@@ -234,6 +236,7 @@ export async function runPlanSweep(opts: Record<string, unknown>, ctx: CliContex
       ctx.finishing = null;
       err(ctx, `wrote ${join(outDir, SWEEP_OUTPUT_FILE)}`);
     }
+    await writeReports(ctx, reportTargets(opts.report, outDir), () => buildSweepPage(report, ['orbitflow', ...ctx.argv.slice(2)]));
   };
   ctx.onInterrupt = async () => {
     ctx.finishing = { doing: 'stopping the sweep and keeping the finished cells', lost };

@@ -6,7 +6,7 @@
  */
 export const REPORT_SCHEMA = 'orbitflow.report/v1';
 
-export type ReportKind = 'replay' | 'plan-trace' | 'plan-batch';
+export type ReportKind = 'replay' | 'plan-trace' | 'plan-batch' | 'plan-sweep';
 
 /** One line of an x/y chart: its own x values (the renderer aligns series that differ). */
 export interface XySeries {

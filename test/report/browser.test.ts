@@ -108,6 +108,21 @@ test('plan --batch --report: a placement heat map (a row per request) and the pe
   }
 });
 
+test('plan --trace --sweep --report: a curve per policy for each metric over the swept value, the target line drawn', { skip }, async () => {
+  const file = join(dir, 'sweep.html');
+  const out = join(dir, 'sweep-out');
+  const r = await runCli(['plan', '--trace', 'traces/sample-mooncake.jsonl', '--model', 'llama-3.1-8b', '--profile', PROFILE, '--sweep', 'gpu-kv-gib=1,2,4', '--policy', 'orbitflow,gpu-only,flexgen', '--target', 'tbt>=0.9', '--jobs', '2', '--out', out, '--report', file], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const sweep = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+  assert.deepEqual(readFileSync(join(out, 'report.html')), readFileSync(file));
+  const v = await visitReport(file, chromium!);
+  clean(v);
+  const policies = sweep.policies.length;
+  assert.equal(policies, 3);
+  for (const m of ['tbt_attainment', 'tpot_attainment', 'output_throughput_tok_s', 'mean_gpu_kv_use']) drew(v, `sweep-${m}-0`, policies);
+  assert.deepEqual(v.headings, ['Target: tbt_attainment>=0.9', 'Curves', 'Every cell']);
+});
+
 test('the harness itself sees a request and a console error (so a clean report is evidence)', { skip }, async () => {
   const file = join(dir, 'leaky.html');
   writeFileSync(file, '<!doctype html><html><body><img src="http://127.0.0.1:9/x.png"><script>console.error("boom"); window.__orbitflowCharts = []; window.__orbitflowReady = true;</script></body></html>');
