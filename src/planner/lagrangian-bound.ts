@@ -24,30 +24,51 @@ export function lagrangianBound(inst: Instance, rows: readonly number[], staging
   const N = inst.requests.length;
   const O = inst.options.length;
   let best = L * tc;
-  let evaluations = 0;
-  if (N === 0) return { boundMs: best, terms: 0 };
+  // Work, counted: one term per request per hull vertex looked at, plus each hull's build.
+  let terms = 0;
+  if (N === 0) return { boundMs: best, terms };
   const resident = new Float64Array(O);
   for (let k = 0; k < O; k++) resident[k] = L - inst.options[k].n;
   const cnt = new Float64Array(O);
   const stag = new Float64Array(O);
+  // Per (row, staging layer) only the lower-left convex hull of the points (cnt_k, mem_k) can
+  // minimise a·cnt + b·mem with a, b ≥ 0: cnt ascending, mem descending, convex. Along it the
+  // objective is unimodal, so each request's minimum is a binary search, not a scan of every option.
+  const order = Array.from({ length: O }, (_, k) => k);
+  const hc = new Float64Array(O);
+  const hm = new Float64Array(O);
+  let H = 0;
+  const buildHull = (): void => {
+    const mem = (k: number): number => resident[k] + stag[k];
+    order.sort((x, y) => cnt[x] - cnt[y] || mem(x) - mem(y));
+    H = 0;
+    for (const k of order) {
+      const c = cnt[k];
+      const m = mem(k);
+      if (H > 0 && m >= hm[H - 1]) continue;
+      while (H >= 2 && (hc[H - 1] - hc[H - 2]) * (m - hm[H - 2]) - (hm[H - 1] - hm[H - 2]) * (c - hc[H - 2]) <= 0) H--;
+      hc[H] = c;
+      hm[H] = m;
+      H++;
+    }
+  };
   let slope = 0;
   const value = (lambda: number): number => {
-    evaluations++;
+    terms += N * (1 + 2 * Math.ceil(Math.log2(Math.max(1, H))));
     let v = -lambda * inst.budgetBlocks;
     let mem = 0;
     for (let r = 0; r < N; r++) {
       const q = inst.requests[r];
-      let m = Infinity;
-      let mk = 0;
-      for (let k = 0; k < O; k++) {
-        const x = q.copyMs * cnt[k] + lambda * q.growthBlocks * (resident[k] + stag[k]);
-        if (x < m) {
-          m = x;
-          mk = k;
-        }
+      const b = lambda * q.growthBlocks;
+      let lo = 0;
+      let hi = H - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (q.copyMs * hc[mid + 1] + b * hm[mid + 1] < q.copyMs * hc[mid] + b * hm[mid]) lo = mid + 1;
+        else hi = mid;
       }
-      v += m;
-      mem += q.growthBlocks * (resident[mk] + stag[mk]);
+      v += q.copyMs * hc[lo] + b * hm[lo];
+      mem += q.growthBlocks * hm[lo];
     }
     slope = mem - inst.budgetBlocks;
     return v;
@@ -83,11 +104,13 @@ export function lagrangianBound(inst: Instance, rows: readonly number[], staging
     }
     for (const js of stagingLayers) {
       for (let k = 0; k < O; k++) stag[k] = inst.options[k].ind[js];
+      buildHull();
+      terms += O;
       best = Math.max(best, (L - j) * tc + maximise(enoughMs - (L - j) * tc));
-      if (best >= enoughMs) return { boundMs: best, terms: evaluations * N * O };
+      if (best >= enoughMs) return { boundMs: best, terms };
     }
   }
-  return { boundMs: best, terms: evaluations * N * O };
+  return { boundMs: best, terms };
 }
 
 /** Bisection steps per (row, staging layer): the bracket shrinks to 2^−40 of λmax. */
