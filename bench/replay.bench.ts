@@ -236,8 +236,8 @@ async function nodeStep(server: Server, phase: 'rate' | 'width', target: number,
       },
     },
   );
-  const causes = Object.entries(result.errors.by_cause).filter(([, k]) => k > 0).map(([c, k]) => `${c} ${k}`).join(', ');
-  if (causes) process.stderr.write(`  failures: ${causes}; e.g. ${result.errors.examples[0]?.detail ?? ''}\n`);
+  const causes = Object.entries(result.error_summary.by_cause).filter(([, k]) => k > 0).map(([c, k]) => `${c} ${k}`).join(', ');
+  if (causes) process.stderr.write(`  failures: ${causes}; e.g. ${result.error_summary.examples[0]?.detail ?? ''}\n`);
   const writes = await server.request({ cmd: 'dump' }, (m) => m.writes as Record<string, number[]> | undefined);
   const errs: number[] = [];
   for (const r of records) {

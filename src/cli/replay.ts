@@ -92,6 +92,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
     .option('--percentiles <list>', 'percentiles reported for TTFT, TPOT, ITL, E2EL and TBT, comma-separated', '50,99')
     .option('--out <dir>', 'write result.json, requests.jsonl and summary.md into DIR (created if missing)')
+    .option('--save-detailed', "add vLLM's per-request lists to the result: input_lens, output_lens, ttfts, itls, start_times, latencies, errors (seconds, as vLLM writes them)", false)
     .option('--assert <expr>', "CI gate on a numeric result key, repeatable, e.g. 'p99_ttft_ms<=500', 'slo_attainment.tpot>=0.9' (operators < <= > >= ==); a failure exits 1 (default: none)", collect)
     .option('--max-error-rate <f>', 'a run whose failed/issued fraction exceeds F is marked degraded (exit 4)', fraction, 0.05)
     .option('--max-schedule-lag-ms <ms>', "a run whose p99 schedule lag (client's own lateness sending a request) exceeds MS is marked degraded (exit 4)", positiveNumber, 10)
@@ -266,6 +267,7 @@ async function replayOnce(
     maxScheduleLagMs: opts.maxScheduleLagMs,
     seed: traceOpts.seed,
     hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
+    saveDetailed: opts.saveDetailed === true,
     metadata: {
       command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
       trace: { file: traceFile, sha256: traceSha, format, requests: requests.length },

@@ -54,7 +54,7 @@ export function validateAssertions(asserts: readonly Assertion[], template: unkn
     const v = lookup(template, a.path);
     if (key.startsWith('metadata.') || v === undefined || (typeof v !== 'number' && v !== null)) {
       const near = known.filter((k) => k.value !== null && similar(k.key, key)).slice(0, 6).map((k) => k.key);
-      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, errors.rate');
+      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, error_summary.rate');
     }
     if (v === null) throw usageError('--assert', `'${key}' is not computed with these options (in '${a.expr}')`, hintFor(key));
   }
@@ -71,7 +71,7 @@ function similar(a: string, b: string): boolean {
   return parts.some((p) => a.includes(p));
 }
 
-const VLLM_LATENCY_KEY = /^(?:mean|median|std|p[0-9.]+)_(ttft|tpot|itl|e2el)_ms$/;
+const VLLM_LATENCY_KEY = /^(?:mean|median|std|p[0-9.]+)_(ttft_content|ttft|tpot|itl|e2el)_ms$/;
 
 /**
  * Whether the value at `path` is a statistic over no samples: a latency of 0 from no successful

@@ -40,6 +40,8 @@ export interface ReplayConfig {
   /** Everything still running this long after the start is aborted (default: last arrival + request timeout + 10 s). */
   deadlineMs?: number;
   clock?: Clock;
+  /** vLLM's --save-detailed: the result also carries its per-request lists. */
+  saveDetailed?: boolean;
   /** Run metadata known to the caller (command line, trace file and hash, trace seed). */
   metadata: Pick<RunMetadata, 'command' | 'trace'> & { traceSeed: number; extra?: Record<string, unknown> };
 }
@@ -243,6 +245,8 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     goodput: config.goodput ?? null,
     deposit: config.deposit,
     start_time: startTime,
+    max_error_rate: config.maxErrorRate,
+    max_schedule_lag_ms: config.maxScheduleLagMs,
     ...config.metadata.extra,
   };
   const result = buildRunResult(records, {
@@ -255,6 +259,7 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     maxScheduleLagMs: config.maxScheduleLagMs,
     interrupted,
     metadata,
+    saveDetailed: config.saveDetailed,
   });
   result.internal_error = internalError === null ? null : (internalError as Error).message;
   const outcome: ReplayOutcome = { result, records, internalError };

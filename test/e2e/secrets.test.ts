@@ -83,11 +83,11 @@ test('an API key echoed by the server is in no output byte: --json stdout, stder
   assert.equal(text.code, 4, text.stderr);
   const res = JSON.parse(json.stdout);
   assert.deepEqual(
-    Object.entries(res.errors.by_cause).filter(([, n]) => n !== 0),
+    Object.entries(res.error_summary.by_cause).filter(([, n]) => n !== 0),
     [['http_4xx', 1], ['http_5xx', 1], ['http_other', 1], ['server_error', 1]],
   );
   // The failures are still explained, with the secret masked.
-  assert.match(res.errors.examples[0].detail, /^HTTP 401: .*Incorrect API key provided: \*\*\*/);
+  assert.match(res.error_summary.examples[0].detail, /^HTTP 401: .*Incorrect API key provided: \*\*\*/);
   assert.match(res.metadata.model_name, /^model-for-\*\*\*$/);
   assertNoKey('--json stdout', json.stdout);
   assertNoKey('stderr', json.stderr + text.stderr);
