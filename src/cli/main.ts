@@ -8,6 +8,7 @@ import { registerPlan } from './plan.js';
 import { registerReplay } from './replay.js';
 import { registerEngine } from './engine.js';
 import { registerProfile } from './profile.js';
+import { registerMerge } from './merge.js';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('orbitflow')
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlan(program, ctx);
   registerReplay(program, ctx);
   registerEngine(program, ctx);
+  registerMerge(program, ctx);
   return program;
 }
 

@@ -17,7 +17,11 @@ import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
 import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
-import { runReplay, type ReplayConfig, type ReplayHooks } from '../replay/run-replay.js';
+import type { ReplayConfig, ReplayHooks } from '../replay/run-replay.js';
+import { runReplayWorkers } from '../replay/run-workers.js';
+import { shareOf } from '../replay/shard.js';
+import { unixToHrMs } from '../replay/clock.js';
+import { addScaleOptions, scalePlanFrom, type ScalePlan } from './replay-scale.js';
 import { formatProgressLine } from '../ui/progress-line.js';
 import { formatRunSummary, runSummaryMarkdown } from '../ui/run-summary.js';
 import type { LiveView } from '../ui/live-view.js';
@@ -84,6 +88,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--api-key-env <var>', 'name of the environment variable holding an API key, sent as "Authorization: Bearer …" (never printed or stored) (default: none)');
   addTraceOptions(cmd);
   addTelemetryOptions(cmd);
+  addScaleOptions(cmd);
   cmd
     .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
     .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
@@ -138,9 +143,10 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   }
   if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
   const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
+  const scale = scalePlanFrom(opts, ctx, Date.now());
   // Before anything is read or sent: a run must never end unable to keep what it measured.
   if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
-  const run = await prepareRun(ctx, traceFile, opts, parsed);
+  const run = await prepareRun(ctx, traceFile, opts, parsed, scale);
   const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
   let result: RunResult;
@@ -200,9 +206,12 @@ interface RunInputs {
   traceSha: string;
   prompt: PromptMode;
   headers: Record<string, string>;
+  /** Requests in the whole trace (`requests` is this shard's share). */
+  traceRequests: number;
+  scale: ScalePlan;
 }
 
-async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun): Promise<RunInputs> {
+async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun, scale: ScalePlan): Promise<RunInputs> {
   const { percentiles, slo, goodput, asserts } = parsed;
   const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
@@ -218,7 +227,8 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
     headers.authorization = `Bearer ${key}`;
   }
 
-  const { requests, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const { requests: whole, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const requests = scale.shard !== null ? shareOf(whole, scale.shard) : whole;
 
   // Check --assert keys before anything is sent, against a result these options would produce.
   const sloKeys: SloSpec = { ...slo };
@@ -232,7 +242,7 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
   const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
   validateAssertions(asserts, template);
 
-  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers };
+  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers, traceRequests: whole.length, scale };
 }
 
 /** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
@@ -268,10 +278,15 @@ async function replayOnce(
     seed: traceOpts.seed,
     hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
     saveDetailed: opts.saveDetailed === true,
+    startAt: run.scale.startAtMs !== null ? () => unixToHrMs(run.scale.startAtMs as number) : undefined,
     metadata: {
       command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
-      trace: { file: traceFile, sha256: traceSha, format, requests: requests.length },
+      trace: { file: traceFile, sha256: traceSha, format, requests: run.traceRequests },
       traceSeed: traceOpts.seed,
+      extra: {
+        shard: run.scale.shard === null ? null : { ...run.scale.shard, start_at_unix_ms: run.scale.startAtMs },
+        workers: { count: run.scale.workers },
+      },
     },
   };
 
@@ -307,7 +322,9 @@ async function replayOnce(
   // Engine telemetry (/metrics on the endpoint's origin), sampled while the run goes.
   const telemetry = primary ? attachTelemetry(ctx, opts, endpoint, headers, hooks) : null;
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
-  const attached = await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary);
+  const oneClient = run.scale.workers === 1 && run.scale.shard === null;
+  if (!oneClient && primary && opts.controller === 'auto') ctx.stderr.write('orbitflow: controller off: it needs one client (not --workers N or --shard)\n');
+  const attached = oneClient ? await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary) : null;
   if (attached) {
     const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
     hooks.onTokenChunk = (rec) => {
@@ -330,7 +347,7 @@ async function replayOnce(
   finished = (async () => {
     let outcome;
     try {
-      outcome = await runReplay(config, hooks, ac.signal);
+      outcome = await runReplayWorkers(config, run.scale.workers, hooks, ac.signal);
     } finally {
       if (progressTimer !== null) clearInterval(progressTimer);
     }
@@ -362,6 +379,7 @@ async function replayOnce(
 
 function controllerOffReason(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): string {
   if (opts.controller === 'off') return '--controller off';
+  if ((opts.workers as number | undefined) !== 1 || opts.shard !== undefined) return 'more than one client (--workers N or --shard)';
   if (!embedded && typeof opts.profile !== 'string') return 'no --profile for the controller to plan with';
   return 'the endpoint does not speak the OrbitFlow control protocol';
 }

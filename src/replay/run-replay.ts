@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
+import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
 import type { TraceRequest } from '../core/trace-request.js';
-import type { Clock } from './clock.js';
+import { hrNowMs, type Clock } from './clock.js';
 import { probeEndpoint, type Endpoint } from './endpoint.js';
 import type { SloSpec } from './metrics-slo.js';
 import type { GoodputSpec } from './metrics-vllm.js';
@@ -42,6 +44,15 @@ export interface ReplayConfig {
   clock?: Clock;
   /** vLLM's --save-detailed: the result also carries its per-request lists. */
   saveDetailed?: boolean;
+  /**
+   * Called once ready (trace paced, endpoint probed, first body built): the instant to start the
+   * schedule at, on the hrtime clock (hrNowMs: one clock for every thread of the process), rather
+   * than at once: the common start of the shards (--start-at, converted by unixToHrMs) or of the
+   * workers. Ready after it: refused (exit 2), nothing sent.
+   */
+  startAt?: () => number | Promise<number>;
+  /** How late a ready share may still start (default 0: not at all). */
+  startLateToleranceMs?: number;
   /** Run metadata known to the caller (command line, trace file and hash, trace seed). */
   metadata: Pick<RunMetadata, 'command' | 'trace'> & { traceSeed: number; extra?: Record<string, unknown> };
 }
@@ -60,6 +71,10 @@ export interface ReplayHooks {
 export interface ReplayOutcome {
   result: RunResult;
   records: RequestRecord[];
+  /** The run start t0 as Unix ms (performance.timeOrigin + now): where the records' times begin, for shards on other machines. */
+  t0UnixMs: number;
+  /** The run start t0 on the hrtime clock: the same instant, exact between threads (workers). */
+  t0HrMs: number;
   /** A subscriber threw (a bug): the run was stopped there, and this is what was thrown. */
   internalError: Error | null;
 }
@@ -169,7 +184,11 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
 
   // The first request is due at t0: build its body before the clock starts.
   if (n > 0) prepare(0);
+  if (config.startAt !== undefined) await waitForStart(clock, await config.startAt(), config.startLateToleranceMs ?? 0, config.clock === undefined);
   const t0 = clock.now();
+  const t0HrMs = hrNowMs();
+  // Sub-millisecond, unlike Date.now(); exact in a process's main thread (a shard), where shards on one machine agree to microseconds.
+  const t0UnixMs = performance.timeOrigin + performance.now();
   hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
   const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
     prepare,
@@ -245,6 +264,7 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     goodput: config.goodput ?? null,
     deposit: config.deposit,
     start_time: startTime,
+    started_unix_ms: t0UnixMs,
     max_error_rate: config.maxErrorRate,
     max_schedule_lag_ms: config.maxScheduleLagMs,
     ...config.metadata.extra,
@@ -262,7 +282,22 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     saveDetailed: config.saveDetailed,
   });
   result.internal_error = internalError === null ? null : (internalError as Error).message;
-  const outcome: ReplayOutcome = { result, records, internalError };
+  const outcome: ReplayOutcome = { result, records, internalError, t0UnixMs, t0HrMs };
   hooks.onFinish?.(outcome);
   return outcome;
+}
+
+/** Sleeps until `startAtMs` (Unix ms); refuses (exit 2, closing a clock it owns) when that has passed by more than the tolerance. */
+async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: number, ownsClock: boolean): Promise<void> {
+  const target = clock.now() + (startAtHrMs - hrNowMs());
+  const lateMs = clock.now() - target;
+  if (lateMs > toleranceMs) {
+    if (ownsClock) clock.close();
+    throw new OrbitflowError(
+      'OF_REPLAY_LATE_START',
+      `--start-at: the start instant ${new Date(Date.now() - lateMs).toISOString()} passed ${lateMs.toFixed(1)} ms before this share was ready (trace read, endpoint probed); nothing was sent: give a later --start-at`,
+      { exitCode: ExitCode.badInput, context: { option: '--start-at' } },
+    );
+  }
+  await clock.sleepUntil(target);
 }

@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { OrbitflowError } from '../core/errors.js';
+import { runReplay } from './run-replay.js';
+import type { MainMessage, WorkerInput, WorkerMessage } from './run-workers.js';
+
+// Worker-thread entry of `replay --workers N` (see runReplayWorkers): replay this share, on the
+// start instant the main thread sends once every worker is ready.
+const input = workerData as WorkerInput;
+const port = parentPort!;
+const post = (m: WorkerMessage): void => port.postMessage(m);
+const ac = new AbortController();
+let resolveStart: ((atMs: number) => void) | null = null;
+const started = new Promise<number>((r) => (resolveStart = r));
+let gotStart = false;
+port.on('message', (m: MainMessage) => {
+  if (m.type === 'start') {
+    gotStart = true;
+    resolveStart?.(m.atMs);
+  } else if (m.type === 'abort') {
+    ac.abort();
+    // Still waiting for the start: nothing was sent, nothing to keep.
+    if (!gotStart) process.exit(0);
+  }
+});
+
+runReplay(
+  {
+    ...input.config,
+    startAt: () => {
+      post({ type: 'ready' });
+      return started;
+    },
+  },
+  { onRequestEvent: (type, rec) => (type === 'done' ? post({ type: 'done', rec }) : undefined) },
+  ac.signal,
+).then(
+  (o) => {
+    post({ type: 'finished', outcome: { result: o.result, records: o.records, t0UnixMs: o.t0UnixMs, t0HrMs: o.t0HrMs, internalError: o.internalError?.message ?? null } });
+  },
+  (e: unknown) => {
+    const err = OrbitflowError.is(e) ? e : new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${input.worker}: ${(e as Error)?.message ?? String(e)}`, { exitCode: 70 });
+    post({ type: 'error', error: { code: err.code, message: err.message, exitCode: err.exitCode, hint: err.hint } });
+  },
+);
