@@ -9,6 +9,7 @@ import { registerReplay } from './replay.js';
 import { registerEngine } from './engine.js';
 import { registerProfile } from './profile.js';
 import { registerMerge } from './merge.js';
+import { registerCompare } from './compare.js';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('orbitflow')
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReplay(program, ctx);
   registerEngine(program, ctx);
   registerMerge(program, ctx);
+  registerCompare(program, ctx);
   return program;
 }
 
