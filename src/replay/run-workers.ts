@@ -24,7 +24,7 @@ export type WorkerMessage =
 export type MainMessage = { type: 'start'; atMs: number } | { type: 'abort' };
 
 /** Time from the last worker's "ready" to the common start: the start message must reach every thread first. */
-const START_LEAD_MS = 30;
+const START_LEAD_MS = 100;
 
 /**
  * `replay --workers N`: N worker threads, each with its own connection pool, timer thread and
