@@ -36,6 +36,9 @@ export function scalePlanFrom(opts: Record<string, unknown>, ctx: CliContext, no
   }
   if (shard !== null && startAtMs === null) throw usageError('--shard', 'needs --start-at MS: the shards must share one start instant to be merged as one run');
   if (shard !== null && opts.endpoint === undefined) throw usageError('--shard', 'needs --endpoint: every shard sends to the same server (the embedded engine is per process)');
+  const cap = opts.maxConcurrency as number | undefined;
+  const parts = workers * (shard?.count ?? 1);
+  if (cap !== undefined && cap < parts) throw usageError('--max-concurrency', `${cap} cannot be shared by ${parts} ${shard !== null ? 'shards × workers' : 'workers'} (each holds its part of the cap): give at least ${parts}`);
   if ((shard !== null || workers > 1) && opts.controller === 'on') throw usageError('--controller', `on needs one client: leave it out with ${shard !== null ? '--shard' : '--workers'}`);
   if (startAtMs !== null) {
     const who = shard === null ? 'this run' : `shard ${shard.index}/${shard.count}`;

@@ -19,7 +19,7 @@ import type { ApiKind } from '../replay/request-body.js';
 import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
 import type { ReplayConfig, ReplayHooks } from '../replay/run-replay.js';
 import { runReplayWorkers } from '../replay/run-workers.js';
-import { shareOf } from '../replay/shard.js';
+import { capShare, shareOf } from '../replay/shard.js';
 import { unixToHrMs } from '../replay/clock.js';
 import { addScaleOptions, scalePlanFrom, type ScalePlan } from './replay-scale.js';
 import { formatProgressLine } from '../ui/progress-line.js';
@@ -238,7 +238,7 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
     if (r.slo?.tbtMs !== undefined) sloKeys.tbtMs ??= 0;
     if (r.slo?.e2elMs !== undefined) sloKeys.e2elMs ??= 0;
   }
-  const metadataStub = { percentiles } as unknown as RunMetadata;
+  const metadataStub = { percentiles, api: opts.api, max_concurrency: opts.maxConcurrency ?? null } as unknown as RunMetadata;
   const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
   validateAssertions(asserts, template);
 
@@ -259,7 +259,9 @@ async function replayOnce(
   const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
   const { requests, format, traceSha, prompt, headers } = run;
   const endpoint = parseEndpoint(endpointUrl);
-  const maxConcurrency = opts.maxConcurrency ?? Infinity;
+  const cap = opts.maxConcurrency ?? Infinity;
+  // A shard holds its part of the cap, so the shards together never exceed it.
+  const maxConcurrency = run.scale.shard !== null ? capShare(cap, run.scale.shard) : cap;
   const config: ReplayConfig = {
     endpoint,
     api: opts.api,
@@ -286,6 +288,7 @@ async function replayOnce(
       extra: {
         shard: run.scale.shard === null ? null : { ...run.scale.shard, start_at_unix_ms: run.scale.startAtMs },
         workers: { count: run.scale.workers },
+        max_concurrency: Number.isFinite(cap) ? cap : null,
       },
     },
   };

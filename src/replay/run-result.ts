@@ -207,8 +207,8 @@ function flatKeys(stem: string, xs: readonly number[], percentiles: readonly num
 }
 
 /** vLLM writes `{mean,median,std,pNN}_client_queue_time_ms` only when --max-concurrency caps the run. */
-function clientQueueKeys(queue: readonly number[], percentiles: readonly number[], cap: number | null): Record<string, number> {
-  return cap === null ? {} : flatKeys('client_queue_time', queue, percentiles);
+function clientQueueKeys(queue: readonly number[], percentiles: readonly number[], cap: number | null | undefined): Record<string, number> {
+  return cap === null || cap === undefined ? {} : flatKeys('client_queue_time', queue, percentiles);
 }
 
 /** orbitflow's TTFT over its own successes; on chat it starts at the first content, where vLLM's `*_ttft_ms` starts at the role-only delta. */

@@ -6,7 +6,7 @@ import { mergeParts } from './merge-runs.js';
 import type { RequestRecord } from './request-record.js';
 import { buildRunResult } from './run-result.js';
 import { runReplay, type ReplayConfig, type ReplayHooks, type ReplayOutcome } from './run-replay.js';
-import { shareOf } from './shard.js';
+import { capShare, shareOf } from './shard.js';
 
 /** What a worker thread gets: the run's config less what cannot cross a thread (clock, start gate), and its share. */
 export interface WorkerInput {
@@ -51,7 +51,11 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
     const share = shareOf(config.requests, { index: w, count: workers });
     // An instant of our own choosing may be missed by a busy thread: it then starts a little late (merged exactly); a user's --start-at is kept strictly.
     const tolerance = startAt !== undefined ? config.startLateToleranceMs : Infinity;
-    const input: WorkerInput = { config: { ...plain, requests: share, startLateToleranceMs: tolerance }, worker: w, workers };
+    const maxConcurrency = capShare(config.maxConcurrency, { index: w, count: workers });
+    // The run's cap, not this worker's part, is what the result reports (vLLM's max_concurrency).
+    const runCap = plain.metadata.extra?.max_concurrency ?? (Number.isFinite(config.maxConcurrency) ? config.maxConcurrency : null);
+    const metadata = { ...plain.metadata, extra: { ...plain.metadata.extra, max_concurrency: runCap } };
+    const input: WorkerInput = { config: { ...plain, requests: share, maxConcurrency, metadata, startLateToleranceMs: tolerance }, worker: w, workers };
     const t = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: input });
     threads.push(t);
     return new Promise<void>((resolve) => {

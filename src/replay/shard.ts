@@ -32,3 +32,13 @@ export function shareOf<T extends Pick<TraceRequest, 'arrivalS' | 'index'>>(requ
   if (share.count === 1) return scheduleOrder(requests);
   return scheduleOrder(requests).filter((_, k) => k % share.count === share.index);
 }
+
+/**
+ * A share's part of a --max-concurrency cap, so the shares together never have more than `cap`
+ * in flight: ⌊cap/N⌋, one more for the first cap mod N shares. (A free slot of one share is not
+ * lent to another's queue: each share queues its own requests.)
+ */
+export function capShare(cap: number, share: ShareSpec): number {
+  if (!Number.isFinite(cap)) return cap;
+  return Math.floor(cap / share.count) + (share.index < cap % share.count ? 1 : 0);
+}

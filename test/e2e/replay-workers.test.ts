@@ -90,11 +90,26 @@ test('--workers 2: SIGINT keeps the finished requests of every worker and exits 
   assert.equal(readFileSync(join(out, 'requests.jsonl'), 'utf8').trim().split('\n').length, 12);
 });
 
+test('--workers 2 --max-concurrency 3: the workers share the cap (never more than 3 in flight), and the result reports the run\'s cap', async () => {
+  // 12 requests at once, each streaming for ~20 ms.
+  const burst = join(dir, 'burst.jsonl');
+  writeFileSync(burst, Array.from({ length: 12 }, (_, i) => JSON.stringify({ timestamp: 0, input_length: 30, output_length: 3, hash_ids: [i] })).join('\n') + '\n');
+  const r = await runCli(['replay', burst, '--endpoint', server.url, '--json', '--workers', '2', '--max-concurrency', '3', ...LAG]);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.completed, 12);
+  assert.equal(res.max_concurrency, 3);
+  assert.ok(res.max_concurrent_requests <= 3, `peak ${res.max_concurrent_requests}`);
+  assert.equal(typeof res.p99_client_queue_time_ms, 'number');
+  assert.ok(res.p99_client_queue_time_ms > 0, 'requests waited for a slot');
+});
+
 test('--workers 0 / 65 and --controller on with --workers: one line, exit 2', async () => {
   for (const [args, msg] of [
     [['--workers', '0'], /--workers.*expected a positive integer, got '0'/],
     [['--workers', '65'], /^orbitflow: --workers: at most 64, got 65$/],
     [['--workers', '2', '--controller', 'on'], /^orbitflow: --controller: on needs one client: leave it out with --workers$/],
+    [['--workers', '4', '--max-concurrency', '3'], /^orbitflow: --max-concurrency: 3 cannot be shared by 4 workers/],
   ] as Array<[string[], RegExp]>) {
     const r = await runCli(['replay', trace, '--endpoint', server.url, ...args]);
     assert.equal(r.code, 2, r.stderr);
