@@ -36,6 +36,8 @@ export interface ClientListener {
   onTokenChunk?(rec: RequestRecord): void;
   /** The request reached a final status (`ok` or `failed`). Called exactly once. */
   onRequestDone(rec: RequestRecord): void;
+  /** A socket read of a stream arrived at `nowMs` (the pacer checks then whether a request is due). */
+  onRead?(nowMs: number): void;
 }
 
 export interface OpenAiClient {
@@ -178,6 +180,7 @@ class StreamingRequest implements SseDataHandler {
       return;
     }
     this.readNowMs = this.sh.opts.clock.now();
+    this.sh.listener.onRead?.(this.readNowMs);
     this.parser.push(chunk);
   };
 

@@ -151,6 +151,7 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
   const onTokenChunk = hooks.onTokenChunk;
   const listener: ClientListener = {
     onTokenChunk: onTokenChunk === undefined ? undefined : (rec) => onTokenChunk(rec),
+    onRead: (nowMs) => pacer.poke(nowMs),
     onRequestDone(rec) {
       finishedCount++;
       hooks.onRequestEvent?.('done', rec);
