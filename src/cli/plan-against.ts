@@ -32,7 +32,7 @@ function num(o: Record<string, unknown>, key: string): number | undefined {
 }
 
 function refuse(message: string): never {
-  throw new OrbitflowError('OF_PLAN_AGAINST', message, { exitCode: ExitCode.badInput });
+  throw new OrbitflowError('OF_PLAN_AGAINST', message);
 }
 
 /** The replay's own requests, from the trace read with the options given: every one must be the one replayed. */
@@ -200,7 +200,7 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
     try {
       writeFileSync(resolve(ctx.cwd, opts.out), json);
     } catch (e) {
-      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${opts.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { exitCode: ExitCode.badInput });
+      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${opts.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
   if (opts.json) out(ctx, json.trimEnd());

@@ -88,7 +88,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     if (p === 'all') policies.push('orbitflow', ...BASELINE_POLICIES);
     else if (p === 'ablation') policies.push(...ABLATION_LADDER);
     else if (isControllerVariant(p) || isBaselinePolicy(p)) policies.push(p);
-    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.slice(0, 3).join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
+    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.filter((v) => v !== 'orbitflow').join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
   }
   const base = sloBaseMs(cost, budgetBlocks, maxNumSeqs);
   const tpotSloMs = num(opts, 'tpotSloMs');
@@ -108,7 +108,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   const requests: TraceRequest[] = [];
   for await (const r of opened.requests()) requests.push(r);
   const readStats = opened.stats();
-  if (requests.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_EMPTY', `${traceFile}: no requests (after window/limit/filters)`, { exitCode: 2, context: { file: traceFile } });
+  if (requests.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_EMPTY', `${traceFile}: no requests (after window/limit/filters)`, { context: { file: traceFile } });
 
   const json = Boolean(opts.json);
   const progress = (line: string): void => err(ctx, line);
@@ -144,7 +144,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_wall_s?.toFixed(2)} s`),
   });
   for (const n of result.notes) progress(`note: ${n}`);
-  if (result.rows.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_FAILED', `no policy could be simulated: ${result.notes.join('; ')}`, { exitCode: 70 as never });
+  if (result.rows.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_FAILED', `internal error, please report it: no policy could be simulated: ${result.notes.join('; ')}`);
 
   const comparison = {
     schema: 'orbitflow.comparison/v1',

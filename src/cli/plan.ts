@@ -1,7 +1,7 @@
 import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { OrbitflowError, usageError } from '../core/errors.js';
 import { readInputFile } from '../core/input-file.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { BLOCK_TOKENS } from '../core/units.js';
@@ -18,6 +18,7 @@ import { loadProfile } from '../profile/load.js';
 import type { CliContext } from './context.js';
 import { collect, fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';
 import { runPlanTrace } from './plan-trace.js';
+import { ABLATION_LADDER } from '../controller/variants.js';
 import { parseSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { runPlanAgainst } from './plan-against.js';
 import { addTraceOptions } from './trace-options.js';
@@ -118,7 +119,7 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
     try {
       writeFileSync(o.out, json);
     } catch (e) {
-      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { exitCode: ExitCode.badInput });
+      throw new OrbitflowError('OF_PLAN_OUT', `--out: cannot write ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
   ctx.stdout.write(o.json ? json : planToText(report));
@@ -145,7 +146,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--trace <file>', 'a request trace to replay in virtual time under each policy instead of one batch')
     .addOption(new Option('--tpot-slo-ms <ms>', 'TPOT SLO for every request without its own, ms (default: none)').argParser(positiveNumber).conflicts('sloScale'))
     .addOption(new Option('--slo-scale <x>', "TPOT SLO = X × the all-on-GPU step time at the budget's token capacity (default: none)").argParser(positiveNumber))
-    .addOption(new Option('--policy <p>', 'orbitflow, one baseline, or all (orbitflow plus a table of every baseline); with --trace also ablation (uniform, uniform+td, uniform+td+pr, orbitflow) or a comma-separated list').default('orbitflow'))
+    .addOption(new Option('--policy <p>', `orbitflow, one baseline, or all (orbitflow plus a table of every baseline); with --trace also ablation (${ABLATION_LADDER.join(', ')}) or a comma-separated list`).default('orbitflow'))
     .addOption(new Option('--tp <n>', 'tensor-parallel degree: KV heads, weights and link bytes per GPU are divided by it').argParser(positiveInt).default(1))
     .addOption(new Option('--time-limit-ms <ms>', 'time limit of the ILP stage, ms; 0 = heuristic only').argParser(nonNegativeInt).default(DEFAULT_TIME_LIMIT_MS))
     .addOption(new Option('--gap-tolerance <fraction>', 'stop the ILP search once the answer is proven within this fraction of optimal; 0 = until proven or out of time').argParser(fraction).default(DEFAULT_GAP_TOLERANCE))

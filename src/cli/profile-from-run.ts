@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { OrbitflowError, usageError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import { resolveModel } from '../core/model-catalogue.js';
 import { writeFileAtomic } from '../core/output-files.js';
@@ -60,7 +60,7 @@ export async function runProfileFromRun(o: FromRunOptions, ctx: CliContext): Pro
   try {
     await writeFileAtomic(resolve(ctx.cwd, file), json);
   } catch (e) {
-    throw new OrbitflowError('OF_PROFILE_OUT', `--out ${file}: cannot write the profile (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { exitCode: ExitCode.badInput });
+    throw new OrbitflowError('OF_PROFILE_OUT', `--out ${file}: cannot write the profile (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (o.json) ctx.stdout.write(`${JSON.stringify({ file, sha256: sha256Hex(json), profile: outcome.profile }, null, 2)}\n`);
   else ctx.stdout.write(text(outcome, file, o.base !== undefined));

@@ -5,6 +5,7 @@ import { ControlClient } from '../controller/http-adapter.js';
 import { LiveControlLoop } from '../controller/live-loop.js';
 import { controllerConfig } from '../controller/variants.js';
 import { createWorkerSolver } from '../controller/worker-solver.js';
+import { controllerRunReport, type ControllerOn } from '../controller/run-report.js';
 import type { Profile } from '../core/profile-format.js';
 import { percentile } from '../core/stats.js';
 import type { RequestRecord } from '../replay/request-record.js';
@@ -37,7 +38,7 @@ export interface AttachedController {
   liveLine(): string;
   hooks: Pick<ReplayHooks, 'onTokenChunk' | 'onRequestEvent'>;
   /** Stop the loop; with the run's records, also report predicted vs measured TPOT per request. */
-  stop(records?: readonly RequestRecord[]): Promise<Record<string, unknown>>;
+  stop(records?: readonly RequestRecord[]): Promise<ControllerOn>;
 }
 
 /**
@@ -115,54 +116,19 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
       }
       const dist = (xs: number[]) => ({ median: percentile(xs, 50), p95: percentile(xs, 95) });
       await solver.close?.();
-      const s = controller.summary();
-      return {
-        enabled: true,
-        endpoint_budget_blocks: state.gpu_blocks.total,
-        plans_applied: s.plansApplied,
-        plans_rejected: s.plansRejected,
-        requests_kept_for_reload: s.requestsKeptForReload,
-        plans_infeasible: s.plansInfeasible,
-        stale_rejections: loop.staleRejections,
-        // A stalled control plane turns the controller off mid-run: why and when (s after it started).
-        turned_off: loop.turnedOff === null ? null : { reason: loop.turnedOff.reason, after_s: (loop.turnedOff.atMs - startedMs) / 1000 },
-        call_timeouts: loop.callTimeouts,
-        call_errors: loop.putErrors + loop.stateErrors,
-        triggers: s.triggers,
-        last_trigger: s.lastTrigger,
-        solve_ms: s.solveMs,
-        paused_now: s.pausedNow,
-        pauses_issued: s.pausesIssued,
-        resumes_issued: s.resumesIssued,
-        max_pause_ms: s.maxPauseMs,
-        correction: { compute_scale: s.correction.computeScale, bandwidth_scale: s.correction.bandwidthScale },
-        calibration: {
-          steps: s.calibration.steps,
-          step_error_before: s.calibration.stepErrorBefore,
-          step_error_after: s.calibration.stepErrorAfter,
-          mean_predicted_step_ms: s.calibration.meanPredictedStepMs,
-          mean_measured_step_ms: s.calibration.meanMeasuredStepMs,
-          tpot_requests: before.length,
-          tpot_error_before: dist(before),
-          tpot_error_after: dist(after),
+      return controllerRunReport(
+        controller.summary(),
+        controller.actions,
+        {
+          endpointBudgetBlocks: state.gpu_blocks.total,
+          staleRejections: loop.staleRejections,
+          turnedOff: loop.turnedOff === null ? null : { reason: loop.turnedOff.reason, afterS: (loop.turnedOff.atMs - startedMs) / 1000 },
+          callTimeouts: loop.callTimeouts,
+          callErrors: loop.putErrors + loop.stateErrors,
+          eventsSeen: loop.eventsSeen,
         },
-        events_seen: loop.eventsSeen,
-        actions: controller.actions.map((a) => ({
-          seq: a.seq,
-          trigger: a.trigger,
-          based_on_step: a.basedOnStep,
-          applied_at_step: a.appliedAtStep,
-          solve_ms: a.solveMs,
-          status: a.status,
-          predicted_step_ms: a.predictedStepMs,
-          measured_step_ms: a.measuredStepMs,
-          predicted_violations: a.predictedViolations,
-          paused: a.paused,
-          resumed: a.resumed,
-          changed_placements: a.changedPlacements,
-          rejected: a.rejectedReason ?? null,
-        })),
-      };
+        { requests: before.length, before: dist(before), after: dist(after) },
+      );
     },
   };
 }

@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
 import { Option, type Command } from 'commander';
 import { ExitCode, usageError } from '../core/errors.js';
 import { loadTrace } from '../trace/open.js';
@@ -36,6 +37,7 @@ import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import type { Profile } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
+import { controllerOff } from '../controller/run-report.js';
 import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
 import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
@@ -78,7 +80,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--engine-profile <file>', `embedded engine: GPU profile (default: profiles/${EMBEDDED_DEFAULTS.profile})`)
     .option('--engine-gpu-kv-gib <GiB>', 'embedded engine: GPU KV budget, GiB', positiveNumber, EMBEDDED_DEFAULTS.gpuKvGib)
     .option('--engine-max-num-seqs <n>', 'embedded engine: most requests decoding at once', positiveInt, EMBEDDED_DEFAULTS.maxNumSeqs)
-    .option('--engine-noise-cv <f>', 'embedded engine: multiplicative step-time noise (coefficient of variation)', fraction, 0.05)
+    .option('--engine-noise-cv <f>', 'embedded engine: multiplicative step-time noise (coefficient of variation)', fraction, ENGINE_DEFAULTS.noiseCv)
     .option('--compare <policies>', 'embedded engine only: after the controlled run, replay the same trace under each of these static policies (e.g. flexgen-plus,dynamic,deepspeed) and print a comparison table')
     .addOption(new Option('--api <kind>', 'API to call: completions (/v1/completions) or chat (/v1/chat/completions; deltas without content, such as the role-only opening delta, are not counted as tokens)').choices(['completions', 'chat']).default('completions'))
     .addOption(
@@ -357,8 +359,9 @@ async function replayOnce(
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
     await telemetry?.finish(result);
-    result.controller = attached ? await attached.controller.stop(outcome.records) : { enabled: false, reason: attached === null ? controllerOffReason(opts, embedded) : 'off' };
-    const turnedOff = (result.controller as { turned_off?: { reason: string } | null }).turned_off;
+    const report = attached ? await attached.controller.stop(outcome.records) : controllerOff(attached === null ? controllerOffReason(opts, embedded) : 'off');
+    result.controller = report;
+    const turnedOff = report.enabled ? report.turned_off : null;
     if (opts.controller === 'on' && turnedOff) {
       // Asked for the controller and did not get it for the whole run.
       result.degraded = true;
@@ -402,7 +405,7 @@ async function startController(
   if (!primary || opts.controller === 'off') return null;
   const inputs = controllerInputs(opts, embedded);
   const say = (why: string): null => {
-    if (opts.controller === 'on') throw new OrbitflowError('OF_REPLAY_CONTROLLER', `--controller on: ${why}`, { exitCode: ExitCode.environmentMissing });
+    if (opts.controller === 'on') throw new OrbitflowError('OF_REPLAY_CONTROLLER', `--controller on: ${why}`);
     ctx.stderr.write(`orbitflow: controller off: ${why}\n`);
     return null;
   };

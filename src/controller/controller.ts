@@ -3,6 +3,7 @@ import { NO_CLOCK, type MonotonicMs } from '../core/solve-limit.js';
 import { percentile } from '../core/stats.js';
 import type { CostModel, StepRequest } from '../cost/cost-model.js';
 import type { WindowPlan } from '../planner/window-plan.js';
+import { DEFAULT_TIME_LIMIT_MS, DEFAULT_WINDOW_STEPS } from '../planner/plan-batch.js';
 import { DepositTracker } from './deposit-tracker.js';
 import { DEFAULT_DRIFT, DriftCorrector, type DriftOptions } from './drift-corrector.js';
 import { GoodputMeter } from './goodput-meter.js';
@@ -72,11 +73,11 @@ export interface ControllerConfig {
 }
 
 export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlocks' | 'sloFor'> = {
-  windowSteps: 16,
+  windowSteps: DEFAULT_WINDOW_STEPS,
   replanIntervalSteps: 512,
   forecastSteps: 3,
   pausePolicy: 'longest',
-  timeLimitMs: 50,
+  timeLimitMs: DEFAULT_TIME_LIMIT_MS,
   solveBudgetFraction: 1,
   drift: DEFAULT_DRIFT,
   maxPauseMs: 5_000,

@@ -12,18 +12,21 @@ export type SolverLatency = { mode: 'model' } | { mode: 'measured' } | { mode: '
 /**
  * The latency model, ms. A heuristic placement costs ~0.1 µs per request·layer plus a fixed part
  * (bench:plan: 0.05 ms at N = 16, L = 32; 0.5 ms at N = 64, L = 80); a GLPK call costs a fixed
- * part and ~1 µs per model nonzero (LP relaxation at N = 64, L = 80: 10–25 ms for ~15 k nonzeros).
+ * part and ~1 µs per model nonzero (LP relaxation at N = 64, L = 80: 10–25 ms for ~15 k nonzeros);
+ * the Lagrangian bound ~6 ns per (request × option) term it evaluates (N = 64, L = 80: 47 k–140 k
+ * terms, 0.3–0.8 ms).
  */
 export const LATENCY_MODEL = {
   perSolveMs: 0.01,
   perRequestLayerMs: 1e-4,
   perGlpkCallMs: 0.3,
   perNonzeroMs: 1e-3,
+  perBoundTermMs: 6e-6,
 } as const;
 
 export function modelledSolveMs(w: SolveWork): number {
   const m = LATENCY_MODEL;
-  return w.heuristicRuns * m.perSolveMs + w.requestLayers * m.perRequestLayerMs + (w.lpSolves + w.mipSolves) * m.perGlpkCallMs + w.nonzeros * m.perNonzeroMs;
+  return w.heuristicRuns * m.perSolveMs + w.requestLayers * m.perRequestLayerMs + (w.lpSolves + w.mipSolves) * m.perGlpkCallMs + w.nonzeros * m.perNonzeroMs + w.boundTerms * m.perBoundTermMs;
 }
 
 /** `--solver-latency model|measured|0|<ms>`; null when the text is none of these. */

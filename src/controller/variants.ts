@@ -11,17 +11,20 @@ import type { MonotonicMs } from '../core/solve-limit.js';
 
 /**
  * OrbitFlow and the rungs of the paper's design-validation ladder (orbitflow-method.md §12):
- * Uniform Distance → + Token-Deposit → + Pause-Resume → OrbitFlow (per-request ILP placements).
+ * Uniform Distance → + Token-Deposit → + Pause-Resume → per-request ILP placements (the paper's
+ * OrbitFlow, admissions left to the engine) → + admission control ("not now": this project's
+ * OrbitFlow).
  */
 export const CONTROLLER_VARIANTS = {
-  orbitflow: { mode: 'ilp', pause: true, useDeposit: false },
-  uniform: { mode: 'uniform', pause: false, useDeposit: false },
-  'uniform+td': { mode: 'uniform', pause: false, useDeposit: true },
-  'uniform+td+pr': { mode: 'uniform', pause: true, useDeposit: true },
-} as const satisfies Record<string, Pick<ControllerConfig, 'mode' | 'pause' | 'useDeposit'>>;
+  orbitflow: { mode: 'ilp', pause: true, useDeposit: false, admission: true },
+  uniform: { mode: 'uniform', pause: false, useDeposit: false, admission: false },
+  'uniform+td': { mode: 'uniform', pause: false, useDeposit: true, admission: false },
+  'uniform+td+pr': { mode: 'uniform', pause: true, useDeposit: true, admission: false },
+  'orbitflow-placement': { mode: 'ilp', pause: true, useDeposit: false, admission: false },
+} as const satisfies Record<string, Pick<ControllerConfig, 'mode' | 'pause' | 'useDeposit' | 'admission'>>;
 
 export type ControllerVariant = keyof typeof CONTROLLER_VARIANTS;
-export const ABLATION_LADDER: readonly ControllerVariant[] = ['uniform', 'uniform+td', 'uniform+td+pr', 'orbitflow'];
+export const ABLATION_LADDER: readonly ControllerVariant[] = ['uniform', 'uniform+td', 'uniform+td+pr', 'orbitflow-placement', 'orbitflow'];
 
 export function isControllerVariant(p: string): p is ControllerVariant {
   return Object.hasOwn(CONTROLLER_VARIANTS, p);

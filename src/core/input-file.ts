@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { ExitCode, OrbitflowError } from './errors.js';
+import { OrbitflowError, type ErrorCode } from './errors.js';
 import { MIB } from './units.js';
 
 /**
@@ -16,14 +16,14 @@ export interface InputFileOptions {
   /** What the file is, for the message: `profile`, `batch file`, `trace`, … */
   what: string;
   /** Error code of the OrbitflowError (exit 2). */
-  code: string;
+  code: ErrorCode;
   /** Largest file accepted; default MAX_INPUT_FILE_BYTES. Infinity for streamed files. */
   maxBytes?: number;
 }
 
 /** `FILE: cannot read WHAT: REASON`, exit 2. */
 function fileError(file: string, o: InputFileOptions, reason: string): OrbitflowError {
-  return new OrbitflowError(o.code, `${file}: cannot read ${o.what}: ${reason}`, { exitCode: ExitCode.badInput, context: { file } });
+  return new OrbitflowError(o.code, `${file}: cannot read ${o.what}: ${reason}`, { context: { file } });
 }
 
 function kindOf(st: Stats): string {

@@ -1,9 +1,9 @@
-import { inputError } from './errors.js';
+import { inputError, type ErrorCode } from './errors.js';
 
 /**
  * Parse JSON read from `file`; a syntax error becomes one `file:line: (json): …` line, exit 2.
  */
-export function parseJsonText(text: string, file: string, code: string): unknown {
+export function parseJsonText(text: string, file: string, code: ErrorCode): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -1,5 +1,5 @@
 import { readInputFile } from './input-file.js';
-import { inputError, OrbitflowError, ExitCode } from './errors.js';
+import { inputError, OrbitflowError } from './errors.js';
 import type { ModelSpec } from './model-spec.js';
 
 // Architecture numbers are those of each model's published HuggingFace config.json.
@@ -56,7 +56,6 @@ export function getModel(id: string): ModelSpec {
   const m = findModel(id);
   if (!m) {
     throw new OrbitflowError('OF_CORE_MODEL', `--model: unknown model '${id}'`, {
-      exitCode: ExitCode.badInput,
       hint: `known models: ${catalogueIds().join(', ')}; or pass --model-config <config.json>`,
       context: { option: '--model' },
     });

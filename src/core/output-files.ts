@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ExitCode, OrbitflowError } from './errors.js';
+import { OrbitflowError } from './errors.js';
 
 /**
  * Output directories and files: checked and created before a run starts, written atomically
@@ -9,7 +9,7 @@ import { ExitCode, OrbitflowError } from './errors.js';
  */
 
 function outError(option: string, dir: string, what: string, cause?: unknown): OrbitflowError {
-  return new OrbitflowError('OF_OUT_DIR', `${option} ${dir}: ${what}`, { exitCode: ExitCode.badInput, context: { file: dir, option }, cause });
+  return new OrbitflowError('OF_OUT_DIR', `${option} ${dir}: ${what}`, { context: { file: dir, option }, cause });
 }
 
 function errnoText(e: unknown): string {

@@ -1,4 +1,4 @@
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { kvBytesPerBlock, kvBytesPerTokenLayer, blocksPerLayer, weightBytesPerLayer, type ModelSpec } from '../core/model-spec.js';
 import type { Placement } from '../core/placement.js';
 import { GIB } from '../core/units.js';
@@ -66,7 +66,7 @@ export class CostModel {
   ) {
     this.tp = opts.tp ?? 1;
     if (!Number.isInteger(this.tp) || this.tp < 1 || model.kvHeads % this.tp !== 0) {
-      throw new OrbitflowError('OF_COST_TP', `--tp: ${this.tp} does not divide ${model.id}'s ${model.kvHeads} KV heads`, { exitCode: ExitCode.badInput });
+      throw new OrbitflowError('OF_COST_TP', `--tp: ${this.tp} does not divide ${model.id}'s ${model.kvHeads} KV heads`);
     }
     this.layers = model.layers;
     this.blockBytes = kvBytesPerBlock(model, this.tp);
@@ -85,7 +85,7 @@ export class CostModel {
         throw new OrbitflowError(
           'OF_COST_FIT_MODEL',
           `profile ${profile.id}: its decode fit was measured for ${this.fit.model}, not ${model.id}`,
-          { exitCode: ExitCode.badInput, hint: `use --model ${this.fit.model}, or a profile with a roofline fit (profiles/*-datasheet.json)` },
+          { hint: `use --model ${this.fit.model}, or a profile with a roofline fit (profiles/*-datasheet.json)` },
         );
       }
     }
@@ -212,7 +212,7 @@ export class CostModel {
   prefillMs(tokens: number): number {
     const tflops = this.profile.provenance.gpu.dense_tflops;
     if (!tflops) {
-      throw new OrbitflowError('OF_COST_PREFILL', `profile ${this.profile.id}: provenance.gpu.dense_tflops is needed for prefill time`, { exitCode: ExitCode.badInput });
+      throw new OrbitflowError('OF_COST_PREFILL', `profile ${this.profile.id}: provenance.gpu.dense_tflops is needed for prefill time`);
     }
     const m = this.model;
     const weightParams = this.layerWeightBytes / m.weightDtypeBytes;

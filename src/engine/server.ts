@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ModelSpec } from '../core/model-spec.js';
 import { MAX_TIMER_MS } from '../core/timers.js';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { findModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
 import type { Profile } from '../core/profile-format.js';
@@ -225,7 +225,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
             return;
           }
           if (reason === 'rejected') {
-            const msg = `request ${id} cannot be admitted: its KV does not fit the GPU budget under policy ${policy}`;
+            const msg = `request ${id} was refused: its KV does not fit the GPU budget under policy ${policy}, or the controller found it unservable within its SLO`;
             if (p.stream) res.end(`data: ${errorBody(400, msg, 'BadRequestError')}\n\n${DONE}`);
             else sendError(res, 400, msg);
             return;
@@ -338,7 +338,7 @@ export async function startEngineServer(cfg: EngineServerConfig): Promise<Engine
     const onListenError = (e: NodeJS.ErrnoException): void => {
       // A port in use or an address that is not this machine's: the user's choice, not a bug.
       const what = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOTFOUND' || e.code === 'EADDRNOTAVAIL' ? 'not an address of this machine' : (e.code ?? e.message);
-      reject(new OrbitflowError('OF_ENGINE_LISTEN', `cannot listen on ${host}:${cfg.port ?? 0}: ${what}`, { exitCode: ExitCode.badInput, context: { option: e.code === 'EADDRINUSE' || e.code === 'EACCES' ? '--port' : '--host' } }));
+      reject(new OrbitflowError('OF_ENGINE_LISTEN', `cannot listen on ${host}:${cfg.port ?? 0}: ${what}`, { context: { option: e.code === 'EADDRINUSE' || e.code === 'EACCES' ? '--port' : '--host' } }));
     };
     server.once('error', onListenError);
     server.listen(cfg.port ?? 0, host, () => {

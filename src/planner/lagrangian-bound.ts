@@ -15,21 +15,24 @@ import type { Instance } from './instance.js';
  *
  * which is a valid bound for every (j, j′, λ). It is concave and piecewise linear in λ, its slope
  * the relaxed memory of the minimising choices minus C, so bisection on the slope's sign finds its
- * top; that is done for the given rows and staging layers and the best bound is returned.
+ * top; that is done for the given rows and staging layers and the best bound is returned (or the
+ * first that reaches `enoughMs`: the caller needs no better one).
  */
-export function lagrangianBoundMs(inst: Instance, rows: readonly number[], stagingLayers: readonly number[]): number {
+export function lagrangianBound(inst: Instance, rows: readonly number[], stagingLayers: readonly number[], enoughMs = Infinity): { boundMs: number; terms: number } {
   const L = inst.layers;
   const tc = inst.tcMs;
   const N = inst.requests.length;
   const O = inst.options.length;
   let best = L * tc;
-  if (N === 0) return best;
+  let evaluations = 0;
+  if (N === 0) return { boundMs: best, terms: 0 };
   const resident = new Float64Array(O);
   for (let k = 0; k < O; k++) resident[k] = L - inst.options[k].n;
   const cnt = new Float64Array(O);
   const stag = new Float64Array(O);
   let slope = 0;
   const value = (lambda: number): number => {
+    evaluations++;
     let v = -lambda * inst.budgetBlocks;
     let mem = 0;
     for (let r = 0; r < N; r++) {
@@ -79,9 +82,10 @@ export function lagrangianBoundMs(inst: Instance, rows: readonly number[], stagi
     for (const js of stagingLayers) {
       for (let k = 0; k < O; k++) stag[k] = inst.options[k].ind[js];
       best = Math.max(best, (L - j) * tc + maximise());
+      if (best >= enoughMs) return { boundMs: best, terms: evaluations * N * O };
     }
   }
-  return best;
+  return { boundMs: best, terms: evaluations * N * O };
 }
 
 /** Bisection steps per (row, staging layer): the bracket shrinks to 2^−40 of λmax. */

@@ -1,11 +1,11 @@
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { placementForDistance, ALL_OFFLOADED } from '../core/placement.js';
 import { createRng } from '../core/rng.js';
 import { closedFormStep, stepRowValues } from '../cost/step-time.js';
 import { NO_CLOCK, searchesAtAll, type SolveLimit } from '../core/solve-limit.js';
 import { greedyPlacement, polishAssignment, repairAssignment } from './heuristic.js';
 import { solveIlp, stagingLayers } from './ilp.js';
-import { lagrangianBoundMs } from './lagrangian-bound.js';
+import { lagrangianBound } from './lagrangian-bound.js';
 import { buildInstance, compareValues, evaluateAssignment, type AssignmentValue, type Instance } from './instance.js';
 import { planMemory, smallestPlacementBlocks } from './memory.js';
 import { pickVictim } from './pause.js';
@@ -19,12 +19,17 @@ export function solveLimitOf(input: PlanInput): SolveLimit {
   return input.solveLimit ?? { kind: 'wall', ms: input.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS };
 }
 
+export function emptyWork(): SolveWork {
+  return { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0, boundTerms: 0 };
+}
+
 export function addWork(into: SolveWork, w: SolveWork): void {
   into.heuristicRuns += w.heuristicRuns;
   into.requestLayers += w.requestLayers;
   into.lpSolves += w.lpSolves;
   into.mipSolves += w.mipSolves;
   into.nonzeros += w.nonzeros;
+  into.boundTerms += w.boundTerms;
 }
 export const DEFAULT_TIME_LIMIT_MS = 50;
 /**
@@ -55,7 +60,6 @@ export function infeasibleError(budgetBlocks: number, neededBlocks: number, id: 
     'OF_PLAN_INFEASIBLE',
     `budget ${budgetBlocks} blocks is below the ${neededBlocks} blocks the smallest placement of request ${id} needs`,
     {
-      exitCode: ExitCode.badInput,
       hint: 'the smallest placement offloads every layer and still stages one layer (context + window growth) on the GPU; raise the GPU KV budget or lower --window-steps',
     },
   );
@@ -77,7 +81,7 @@ const BOUND_ROWS = 2;
 const BOUND_STAGING_SHARE = 0.95;
 
 /** Sets the Lagrangian bound and says whether it proves the heuristic's answer within `tolerance`. */
-function certified(inst: Instance, heur: { assign: Int32Array; value: AssignmentValue }, tolerance: number, setBound: (ms: number) => void): boolean {
+function certified(inst: Instance, heur: { assign: Int32Array; value: AssignmentValue }, tolerance: number, setBound: (ms: number) => void, work: SolveWork): boolean {
   const L = inst.layers;
   const comm = new Float64Array(L);
   const stag = new Float64Array(L);
@@ -93,7 +97,10 @@ function certified(inst: Instance, heur: { assign: Int32Array; value: Assignment
   let peak = 0;
   for (let j = 0; j < L; j++) peak = Math.max(peak, stag[j]);
   const layers = stagingLayers(L, inst.options).filter((j) => stag[j] >= BOUND_STAGING_SHARE * peak);
-  const bound = Math.min(heur.value.stepMs, lagrangianBoundMs(inst, rowValue.slice(0, BOUND_ROWS).map((x) => x.j), layers.length > 0 ? layers : stagingLayers(L, inst.options)));
+  const enough = heur.value.stepMs * (1 - tolerance);
+  const lb = lagrangianBound(inst, rowValue.slice(0, BOUND_ROWS).map((x) => x.j), layers.length > 0 ? layers : stagingLayers(L, inst.options), enough);
+  work.boundTerms += lb.terms;
+  const bound = Math.min(heur.value.stepMs, lb.boundMs);
   setBound(bound);
   return heur.value.stepMs - bound <= tolerance * heur.value.stepMs;
 }
@@ -103,7 +110,7 @@ async function solveActive(input: PlanInput, active: readonly PlanRequest[], win
   const inst = buildInstance(input.cost, active, input.budgetBlocks, windowSteps, input.defaultSloTpotMs, input.sloMargin);
   const floor = inst.layers * inst.tcMs;
   const clock = input.clockMs ?? NO_CLOCK;
-  const work: SolveWork = { heuristicRuns: 1, requestLayers: inst.requests.length * inst.layers, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  const work: SolveWork = { ...emptyWork(), heuristicRuns: 1, requestLayers: inst.requests.length * inst.layers };
   let hitSafetyLimit = false;
   const h0 = clock();
   const heur = greedyPlacement(inst);
@@ -119,7 +126,7 @@ async function solveActive(input: PlanInput, active: readonly PlanRequest[], win
     // Everything fits on the GPU: T is at the compute floor with nothing moved; nothing can beat it.
     status = 'optimal';
     boundMs = heur.value.stepMs;
-  } else if (searchesAtAll(limit) && certified(inst, heur, tolerance, (b) => (boundMs = b))) {
+  } else if (searchesAtAll(limit) && certified(inst, heur, tolerance, (b) => (boundMs = b), work)) {
     // The Lagrangian bound already proves the heuristic within the tolerance: no GLPK call needed.
     status = boundMs >= heur.value.stepMs * (1 - T_TOL) ? 'optimal' : 'feasible';
   } else if (searchesAtAll(limit)) {
@@ -284,7 +291,7 @@ function emptyPlan(input: PlanInput, windowSteps: number): BatchPlan {
     memoryBlocks: 0,
     budgetBlocks: input.budgetBlocks,
     violations: 0,
-    certificate: { status: 'optimal', objectiveMs: 0, bestBoundMs: 0, gap: 0, solveMs: 0, heuristicMs: 0, binding: [], sloTier: null, glpkStatus: null, work: { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 } },
+    certificate: { status: 'optimal', objectiveMs: 0, bestBoundMs: 0, gap: 0, solveMs: 0, heuristicMs: 0, binding: [], sloTier: null, glpkStatus: null, work: emptyWork() },
     stagingBlocks: 0,
     overBudget: false,
     windowSteps,
@@ -309,7 +316,7 @@ export async function planBatch(input: PlanInput): Promise<BatchPlan> {
   if (!Number.isInteger(windowSteps) || windowSteps < 1) throw new RangeError(`windowSteps must be a positive integer, got ${windowSteps}`);
   const limit = solveLimitOf(input);
   const noSearch: SolveLimit = { kind: 'work', lpRounds: 0 };
-  const total: SolveWork = { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  const total: SolveWork = emptyWork();
   let safety = false;
   const solve = async (rs: readonly PlanRequest[], l: SolveLimit): Promise<Solved> => {
     const out = await solveActive(input, rs, windowSteps, l);

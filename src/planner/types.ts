@@ -58,6 +58,8 @@ export interface SolveWork {
   mipSolves: number;
   /** Σ nonzeros of the GLPK models solved. */
   nonzeros: number;
+  /** Lagrangian-bound terms evaluated (Σ requests × placement options over the bound's evaluations). */
+  boundTerms: number;
 }
 
 /**

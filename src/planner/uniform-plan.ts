@@ -7,7 +7,7 @@ import { planMemory } from './memory.js';
 import { distanceOptions } from './options.js';
 import { pickVictim } from './pause.js';
 import type { BatchPlan, PausePolicy, PlanRequest } from './types.js';
-import { pausedViolates } from './plan-batch.js';
+import { emptyWork, pausedViolates } from './plan-batch.js';
 
 export interface UniformPlanInput {
   cost: CostModel;
@@ -107,7 +107,7 @@ export function uniformPlan(input: UniformPlanInput): BatchPlan {
       heuristicMs: 0,
       binding: chosen.fits ? [] : ['memory'],
       // One step-time evaluation per shared distance tried, per pause trial.
-      work: { heuristicRuns: 1, requestLayers: input.requests.length * L * distanceOptions(L).length, lpSolves: 0, mipSolves: 0, nonzeros: 0 },
+      work: { ...emptyWork(), heuristicRuns: 1, requestLayers: input.requests.length * L * distanceOptions(L).length },
     },
   };
 }

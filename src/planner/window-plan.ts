@@ -1,7 +1,7 @@
 import { OrbitflowError } from '../core/errors.js';
 import { decideAdmission, fitsAllOnGpu, soloStepMs, type AdmissionCandidate, type AdmissionSettings, type AdmissionVerdict, type RunningRequest, type WaitingRequest } from './admission.js';
 import { violationThresholdMs } from './instance.js';
-import { addWork, planBatch } from './plan-batch.js';
+import { addWork, emptyWork, planBatch } from './plan-batch.js';
 import type { BatchPlan, PlanInput, PlanRequest, SolveWork } from './types.js';
 
 export interface WindowInput extends Omit<PlanInput, 'requests'> {
@@ -57,7 +57,7 @@ async function tryPlace(input: WindowInput, requests: PlanRequest[], timeLimitMs
 
 /** Sums the work of the solves one decision makes. */
 class Tally {
-  readonly work: SolveWork = { heuristicRuns: 0, requestLayers: 0, lpSolves: 0, mipSolves: 0, nonzeros: 0 };
+  readonly work: SolveWork = emptyWork();
   hitSafetyLimit = false;
   count(plan: BatchPlan): BatchPlan {
     if (plan.certificate.work) addWork(this.work, plan.certificate.work);

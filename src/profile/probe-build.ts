@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { PROBE_MAIN, probeBuildHash, probeSources } from './probe-sources.js';
 
 /** nvcc flags of every probe build; -O3 is for host code (device code is optimised by default). */
@@ -38,7 +38,6 @@ export async function nvccInfo(nvcc: string, env: NodeJS.ProcessEnv, timeoutMs =
   const v = await execa(nvcc, ['--version'], { reject: false, timeout: timeoutMs, env, extendEnv: false });
   if (v.failed) {
     throw new OrbitflowError('OF_PROFILE_NVCC', `${nvcc} --version failed: ${(v.stderr || v.shortMessage || '').split('\n')[0]}`, {
-      exitCode: ExitCode.environmentMissing,
       hint: 'point --nvcc at a working CUDA toolkit',
     });
   }
@@ -84,7 +83,6 @@ export async function buildProbe(o: BuildOptions): Promise<BuildResult> {
   const unsupported = o.nvcc.archs.length > 0 ? o.archs.filter((a) => !o.nvcc.archs.includes(a)) : [];
   if (unsupported.length > 0) {
     throw new OrbitflowError('OF_PROFILE_ARCH', `${o.nvcc.path} (${o.nvcc.release}) cannot compile for sm_${unsupported.join(', sm_')}`, {
-      exitCode: ExitCode.environmentMissing,
       hint: `it supports ${o.nvcc.archs.map((a) => `sm_${a}`).join(', ')}; use --nvcc with a toolkit that supports this GPU`,
     });
   }
@@ -106,7 +104,6 @@ export async function buildProbe(o: BuildOptions): Promise<BuildResult> {
     throw new OrbitflowError('OF_PROFILE_BUILD', r.timedOut
       ? `building the probe timed out after ${Math.round(o.timeoutMs / 1000)} s (${o.nvcc.path})`
       : `nvcc failed to build the probe for sm_${o.archs.join(', sm_')}: ${tail}`, {
-      exitCode: ExitCode.environmentMissing,
       hint: `full log: ${join(dir, 'build.log')}`,
     });
   }

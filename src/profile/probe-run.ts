@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ExitCode, OrbitflowError, type ExitCodeValue } from '../core/errors.js';
+import { OrbitflowError, type ErrorCode } from '../core/errors.js';
 
 /** One `{"progress": …}` line of the probe's stderr. */
 export interface ProbeProgress {
@@ -56,27 +56,27 @@ export function probeError(doc: ProbeErrorDoc, driverRelease?: string | null): O
   const runtime = cudaVersionString(doc.runtime_version);
   const driverApi = cudaVersionString(doc.driver_version);
   let message: string;
-  let exitCode: ExitCodeValue;
+  let code: ErrorCode;
   if (doc.code === 'cudaErrorInsufficientDriver' || doc.code === 'cudaErrorCallRequiresNewerDriver') {
-    exitCode = ExitCode.environmentMissing;
+    code = 'OF_PROFILE_PROBE_DRIVER';
     const have = driverApi
       ? `the installed driver${driverRelease ? ` (${driverRelease})` : ''} supports CUDA ${driverApi}`
       : 'no CUDA driver library (libcuda.so) could be loaded';
     message = `no usable NVIDIA driver for the probe: ${doc.code} (${doc.message}); the probe's runtime is CUDA ${runtime ?? '?'}, ${have}`;
   } else if (ENVIRONMENT_CODES.has(doc.code)) {
-    exitCode = ExitCode.environmentMissing;
+    code = 'OF_PROFILE_PROBE_GPU';
     message = `the probe cannot use the GPU: ${doc.code} (${doc.message})`;
   } else if (doc.code === 'usage') {
-    exitCode = ExitCode.badInput;
+    code = 'OF_PROFILE_PROBE_USAGE';
     message = `the probe rejected its arguments: ${doc.message}`;
   } else if (doc.code === 'selfcheck_failed' || doc.code === 'kv_copy_mismatch') {
-    exitCode = ExitCode.untrustworthy;
+    code = 'OF_PROFILE_PROBE_CHECK';
     message = `the probe's correctness check failed (${doc.code}): ${doc.message}; no profile was written`;
   } else {
-    exitCode = ExitCode.untrustworthy;
+    code = 'OF_PROFILE_PROBE_FAILED';
     message = `the probe failed: ${doc.code} (${doc.message})${doc.call ? ` at ${doc.call}` : ''}`;
   }
-  return new OrbitflowError(`OF_PROFILE_PROBE_${doc.code === 'usage' ? 'USAGE' : 'FAILED'}`, message, { exitCode, hint: doc.hint || undefined });
+  return new OrbitflowError(code, message, { hint: doc.hint || undefined });
 }
 
 /** Pull the error document out of probe stdout, if that is what it printed. */
@@ -126,19 +126,17 @@ export async function runProbe(o: RunProbeOptions): Promise<string> {
   const stdout = String(r.stdout ?? '');
   if (r.timedOut) {
     throw new OrbitflowError('OF_PROFILE_TIMEOUT', `the probe did not finish within ${Math.round(o.timeoutMs / 1000)} s`, {
-      exitCode: ExitCode.untrustworthy,
       hint: 'raise --timeout-s, or use --quick',
     });
   }
   if (r.code === 'ENOENT' || r.code === 'EACCES') {
-    throw new OrbitflowError('OF_PROFILE_PROBE_EXEC', `cannot run the probe ${o.binary}: ${r.code}`, { exitCode: ExitCode.environmentMissing, hint: 'rerun with --rebuild' });
+    throw new OrbitflowError('OF_PROFILE_PROBE_EXEC', `cannot run the probe ${o.binary}: ${r.code}`, { hint: 'rerun with --rebuild' });
   }
   const doc = probeErrorDoc(stdout);
   if (doc) throw probeError(doc, o.driverRelease);
   if (r.failed) {
     const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
     throw new OrbitflowError('OF_PROFILE_PROBE_CRASH', `the probe stopped without a result (${why})${tail.length ? `: ${tail.slice(-3).join(' | ')}` : ''}`, {
-      exitCode: ExitCode.untrustworthy,
     });
   }
   return stdout;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 
 /** The probe's unity translation unit: the one file nvcc is given (it includes the others). */
@@ -21,7 +21,6 @@ export function probeSourceDir(env: NodeJS.ProcessEnv): string {
   ].filter((d): d is string => Boolean(d));
   for (const dir of candidates) if (existsSync(join(dir, PROBE_MAIN))) return dir;
   throw new OrbitflowError('OF_PROFILE_PROBE_SOURCES', `the probe's CUDA sources are missing (looked in ${candidates.join(', ')})`, {
-    exitCode: ExitCode.environmentMissing,
     hint: 'reinstall orbitflow, or point ORBITFLOW_PROBE_SRC at a src/profile/probe directory',
   });
 }

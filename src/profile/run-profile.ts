@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ExitCode, OrbitflowError, usageError } from '../core/errors.js';
+import { OrbitflowError, usageError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
@@ -113,14 +113,12 @@ function requireGpu(g: GpuCheck, device: number): Extract<GpuCheck, { kind: 'ok'
     case 'no-smi':
       if (g.driverLoaded) return null; // driver without its tools: let the probe decide
       throw new OrbitflowError('OF_PROFILE_NO_DRIVER', `no NVIDIA driver: nvidia-smi not found (tried ${g.tried.length ? g.tried.join(', ') : 'an empty PATH'}) and ${g.driverFile} is absent`, {
-        exitCode: ExitCode.environmentMissing,
         hint: noGpuHint,
       });
     case 'smi-failed':
-      throw new OrbitflowError('OF_PROFILE_NO_DRIVER', `no working NVIDIA driver: ${g.smi} failed: ${g.message}`, { exitCode: ExitCode.environmentMissing, hint: noGpuHint });
+      throw new OrbitflowError('OF_PROFILE_NO_DRIVER', `no working NVIDIA driver: ${g.smi} failed: ${g.message}`, { hint: noGpuHint });
     case 'no-device':
       throw new OrbitflowError('OF_PROFILE_NO_DEVICE', `no CUDA device${device > 0 ? ` with index ${device}` : ''}: ${g.smi} says: ${g.message}`, {
-        exitCode: ExitCode.environmentMissing,
         hint: device > 0 ? 'check --device against nvidia-smi -L' : noGpuHint,
       });
   }
@@ -131,7 +129,6 @@ function readProbeFile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (e) {
     throw new OrbitflowError('OF_PROFILE_PROBE_READ', `${file}: cannot read probe output (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      exitCode: ExitCode.badInput,
       context: { file },
     });
   }
@@ -167,7 +164,6 @@ export async function runProfile(o: ProfileOptions, hooks: ProfileHooks): Promis
     const cc = smiGpu?.gpu.computeCapability ?? null;
     if (cc && Number(cc.split('.')[0]) < 8) {
       throw new OrbitflowError('OF_PROFILE_GPU_TOO_OLD', `${smiGpu!.gpu.name} has compute capability ${cc}; the probe needs 8.0 or newer (bf16 tensor cores)`, {
-        exitCode: ExitCode.environmentMissing,
         hint: 'use a datasheet profile (profiles/*.datasheet.json) for this GPU',
       });
     }
@@ -175,7 +171,6 @@ export async function runProfile(o: ProfileOptions, hooks: ProfileHooks): Promis
     const nvccPath = findNvcc(o.nvcc, hooks.env);
     if (!nvccPath.found) {
       throw new OrbitflowError('OF_PROFILE_NO_NVCC', `no nvcc: the CUDA toolkit was not found (tried ${nvccPath.tried.join(', ')})`, {
-        exitCode: ExitCode.environmentMissing,
         hint: 'install the CUDA toolkit, pass --nvcc PATH or set CUDA_HOME; or build the profile from a probe JSON captured elsewhere: --probe-output FILE',
       });
     }
@@ -212,7 +207,6 @@ export async function runProfile(o: ProfileOptions, hooks: ProfileHooks): Promis
     } catch (e) {
       if (!OrbitflowError.is(e)) throw e;
       throw new OrbitflowError('OF_PROFILE_PROBE_OUTPUT', `the probe's result is unusable: ${e.message}`, {
-        exitCode: ExitCode.untrustworthy,
         hint: o.saveProbeOutput ? `raw output: ${o.saveProbeOutput}` : 'rerun with --save-probe-output FILE to inspect it',
       });
     }
@@ -244,7 +238,6 @@ function writeText(file: string, text: string): void {
     writeFileSync(file, text);
   } catch (e) {
     throw new OrbitflowError('OF_PROFILE_WRITE', `${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      exitCode: ExitCode.badInput,
       context: { file },
     });
   }

@@ -1,5 +1,5 @@
 import type { Endpoint } from '../core/endpoint.js';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { answerJson, httpCall, type HttpCallError } from '../core/http-call.js';
 
 export { parseEndpoint, type Endpoint } from '../core/endpoint.js';
@@ -20,10 +20,9 @@ export async function probeEndpoint(ep: Endpoint, headers: Record<string, string
   } catch (e) {
     const err = e as HttpCallError;
     if (err.kind === 'redirect') {
-      throw new OrbitflowError('OF_REPLAY_REDIRECT', `endpoint ${ep.display}: ${err.message}`, { exitCode: ExitCode.badInput, context: { endpoint: ep.display }, hint: 'give the final URL as --endpoint' });
+      throw new OrbitflowError('OF_REPLAY_REDIRECT', `endpoint ${ep.display}: ${err.message}`, { context: { endpoint: ep.display }, hint: 'give the final URL as --endpoint' });
     }
     throw new OrbitflowError('OF_REPLAY_UNREACHABLE', `endpoint ${ep.display} is unreachable: ${err.kind === 'timeout' ? `no answer to GET /v1/models within ${timeoutMs} ms` : err.message.replace(/^GET \/v1\/models: /, '')}`, {
-      exitCode: ExitCode.environmentMissing,
       context: { endpoint: ep.display },
       hint: 'start the server first, or check --endpoint',
     });

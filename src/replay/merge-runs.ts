@@ -1,4 +1,4 @@
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import type { RequestRecord } from './request-record.js';
 import { buildRunResult, type RunMetadata, type RunResult } from './run-result.js';
 import type { LoadedRun } from './run-files.js';
@@ -46,7 +46,7 @@ export interface ShardMetadata extends ShareSpec {
 }
 
 function refuse(message: string): OrbitflowError {
-  return new OrbitflowError('OF_MERGE', `merge: ${message}`, { exitCode: ExitCode.badInput });
+  return new OrbitflowError('OF_MERGE', `merge: ${message}`);
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

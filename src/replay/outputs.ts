@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/output-files.js';
 import { redact } from '../core/redact.js';
 import { e2elMs, hasContinuousUsage, outputTokens, outputTokensCountedBy, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
@@ -69,7 +69,6 @@ export async function writeRunOutputs(dir: string, result: RunResult, records: r
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new OrbitflowError('OF_REPLAY_OUT', `--out ${dir}: cannot write results: ${err.code ?? err.message}`, {
-      exitCode: ExitCode.badInput,
       context: { file: dir, option: '--out' },
       cause: e,
     });

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { OrbitflowError } from '../core/errors.js';
+import { OrbitflowError, type ErrorCode } from '../core/errors.js';
 import { runReplay } from './run-replay.js';
 import type { MainMessage, WorkerInput, WorkerMessage } from './run-workers.js';
 
@@ -38,7 +38,7 @@ runReplay(
     post({ type: 'finished', outcome: { result: o.result, records: o.records, t0UnixMs: o.t0UnixMs, t0HrMs: o.t0HrMs, internalError: o.internalError?.message ?? null } });
   },
   (e: unknown) => {
-    const err = OrbitflowError.is(e) ? e : new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${input.worker}: ${(e as Error)?.message ?? String(e)}`, { exitCode: 70 });
-    post({ type: 'error', error: { code: err.code, message: err.message, exitCode: err.exitCode, hint: err.hint } });
+    const err = OrbitflowError.is(e) ? e : new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${input.worker}: ${(e as Error)?.message ?? String(e)}`);
+    post({ type: 'error', error: { code: err.code as ErrorCode, message: err.message, hint: err.hint } });
   },
 );

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError, type ErrorCode } from '../core/errors.js';
 import type { ErrorCause, RequestRecord, RequestStatus } from './request-record.js';
 import { RUN_SCHEMA, type RunResult } from './run-result.js';
 
@@ -13,8 +13,8 @@ export interface LoadedRun {
   records: RequestRecord[] | null;
 }
 
-function bad(code: string, message: string, file: string): OrbitflowError {
-  return new OrbitflowError(code, message, { exitCode: ExitCode.badInput, context: { file } });
+function bad(code: ErrorCode, message: string, file: string): OrbitflowError {
+  return new OrbitflowError(code, message, { context: { file } });
 }
 
 function readJson(file: string, what: string): unknown {
@@ -22,12 +22,12 @@ function readJson(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw bad('OF_RUN_READ', `${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
+    throw bad('OF_RUN_DIR_RESULT', `${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw bad('OF_RUN_READ', `${file}: not JSON (${(e as Error).message})`, file);
+    throw bad('OF_RUN_DIR_JSON', `${file}: not JSON (${(e as Error).message})`, file);
   }
 }
 
@@ -69,7 +69,7 @@ function readRecords(file: string): RequestRecord[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw bad('OF_RUN_READ', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
+    throw bad('OF_RUN_DIR_REQUESTS', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
   }
   const out: RequestRecord[] = [];
   const lines = text.split('\n');
@@ -79,10 +79,10 @@ function readRecords(file: string): RequestRecord[] {
     try {
       l = JSON.parse(lines[i]);
     } catch {
-      throw bad('OF_RUN_READ', `${file}:${i + 1}: not a JSON line`, file);
+      throw bad('OF_RUN_DIR_LINE', `${file}:${i + 1}: not a JSON line`, file);
     }
     if (typeof l !== 'object' || l === null || typeof (l as { index?: unknown }).index !== 'number' || !Array.isArray((l as { chunk_ms?: unknown }).chunk_ms)) {
-      throw bad('OF_RUN_READ', `${file}:${i + 1}: not a replay request line (index, chunk_ms)`, file);
+      throw bad('OF_RUN_DIR_LINE', `${file}:${i + 1}: not a replay request line (index, chunk_ms)`, file);
     }
     out.push(recordFromRequestLine(l as Record<string, unknown>));
   }
@@ -94,23 +94,23 @@ function readRecords(file: string): RequestRecord[] {
  * orbitflow's or one vLLM's --save-result wrote when `allowVllm`). Anything else: exit 2, one line.
  */
 export function loadRun(source: string, opts: { needRecords: boolean; allowVllm: boolean }): LoadedRun {
-  if (!existsSync(source)) throw bad('OF_RUN_READ', `${source}: no such file or directory`, source);
+  if (!existsSync(source)) throw bad('OF_RUN_FILE', `${source}: no such file or directory`, source);
   const isDir = statSync(source).isDirectory();
   const resultFile = isDir ? join(source, 'result.json') : source;
-  if (isDir && !existsSync(resultFile)) throw bad('OF_RUN_NOT_REPLAY', `${source}: not a replay --out directory (no result.json)`, source);
+  if (isDir && !existsSync(resultFile)) throw bad('OF_RUN_DIR', `${source}: not a replay --out directory (no result.json)`, source);
   const result = readJson(resultFile, 'the run result') as RunResult;
   const isOrbitflow = typeof result === 'object' && result !== null && result.schema === RUN_SCHEMA;
   const isVllm = typeof result === 'object' && result !== null && typeof (result as Record<string, unknown>).completed === 'number' && typeof (result as Record<string, unknown>).duration === 'number';
   if (!isOrbitflow && !(opts.allowVllm && isVllm)) {
-    throw bad('OF_RUN_NOT_REPLAY', `${resultFile}: not a replay result (schema is not ${RUN_SCHEMA}${opts.allowVllm ? ', nor a vLLM --save-result file' : ''})`, resultFile);
+    throw bad('OF_RUN_FILE', `${resultFile}: not a replay result (schema is not ${RUN_SCHEMA}${opts.allowVllm ? ', nor a vLLM --save-result file' : ''})`, resultFile);
   }
   if (!isDir) {
-    if (opts.needRecords) throw bad('OF_RUN_NOT_REPLAY', `${source}: a result file has no per-request records: give the replay --out directory`, source);
+    if (opts.needRecords) throw bad('OF_RUN_FILE', `${source}: a result file has no per-request records: give the replay --out directory`, source);
     return { source, result, records: null };
   }
   const requestsFile = join(source, 'requests.jsonl');
   if (!existsSync(requestsFile)) {
-    if (opts.needRecords) throw bad('OF_RUN_NOT_REPLAY', `${source}: not a replay --out directory (no requests.jsonl)`, source);
+    if (opts.needRecords) throw bad('OF_RUN_DIR', `${source}: not a replay --out directory (no requests.jsonl)`, source);
     return { source, result, records: null };
   }
   return { source, result, records: readRecords(requestsFile) };

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { ExitCode, OrbitflowError } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
 import type { TraceRequest } from '../core/trace-request.js';
@@ -297,7 +297,7 @@ async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: numb
     throw new OrbitflowError(
       'OF_REPLAY_LATE_START',
       `--start-at: the start instant ${new Date(Date.now() - lateMs).toISOString()} passed ${lateMs.toFixed(1)} ms before this share was ready (trace read, endpoint probed); nothing was sent: give a later --start-at`,
-      { exitCode: ExitCode.badInput, context: { option: '--start-at' } },
+      { context: { option: '--start-at' } },
     );
   }
   await clock.sleepUntil(target);

@@ -5,6 +5,7 @@ import { ERROR_CAUSES, isSuccess, outputTokensCountedBy, type ErrorCause, type O
 import { distribution, percentileWord, type Distribution } from './summary-stats.js';
 import { vllmDetailedLists, vllmRunKeys, type VllmDetailedLists } from './vllm-result-keys.js';
 import { vllmSuccess } from './vllm-view.js';
+import type { ControllerRunReport } from '../controller/run-report.js';
 
 export const RUN_SCHEMA = 'orbitflow.run/v1';
 
@@ -101,8 +102,8 @@ export interface RunResult {
   internal_error: string | null;
   assertions: AssertionOutcome[];
   metadata: RunMetadata;
-  /** Filled by the controller issue; null until then. Renderers print it when present. */
-  controller: unknown;
+  /** The feedback controller's report (null: a run with no controller step, e.g. --dry-run). */
+  controller: ControllerRunReport | null;
   [key: string]: unknown;
 }
 
@@ -116,7 +117,7 @@ export interface ResultInputs {
   maxScheduleLagMs: number;
   interrupted: boolean;
   metadata: RunMetadata;
-  controller?: unknown;
+  controller?: ControllerRunReport | null;
   /** vLLM's --save-detailed: add its per-request lists (input_lens, ttfts, itls, errors, …). */
   saveDetailed?: boolean;
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { ExitCode, OrbitflowError, type ExitCodeValue } from '../core/errors.js';
+import { OrbitflowError, type ErrorCode } from '../core/errors.js';
 import { createTimerClock, hrNowMs } from './clock.js';
 import { mergeParts } from './merge-runs.js';
 import type { RequestRecord } from './request-record.js';
@@ -19,7 +19,7 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'done'; rec: RequestRecord }
   | { type: 'finished'; outcome: { result: ReplayOutcome['result']; records: RequestRecord[]; t0UnixMs: number; t0HrMs: number; internalError: string | null } }
-  | { type: 'error'; error: { code: string; message: string; exitCode: ExitCodeValue; hint?: string } };
+  | { type: 'error'; error: { code: ErrorCode; message: string; hint?: string } };
 
 export type MainMessage = { type: 'start'; atMs: number } | { type: 'abort' };
 
@@ -71,13 +71,13 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
           finished[w] = m.outcome;
           resolve();
         } else if (m.type === 'error') {
-          failure ??= new OrbitflowError(m.error.code, m.error.message, { exitCode: m.error.exitCode, hint: m.error.hint });
+          failure ??= new OrbitflowError(m.error.code, m.error.message, { hint: m.error.hint });
           abortAll();
           resolve();
         }
       });
       t.on('error', (e) => {
-        failure ??= new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${w}: ${e.message}`, { exitCode: ExitCode.internal });
+        failure ??= new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${w}: ${e.message}`);
         abortAll();
         resolve();
       });
@@ -102,7 +102,7 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
   }
   if (failure !== null) throw failure;
   const got = finished.filter((o) => o !== undefined);
-  if (got.length < workers) throw new OrbitflowError('OF_REPLAY_INTERRUPTED', 'replay: interrupted before every worker had started; nothing was measured', { exitCode: ExitCode.interrupted });
+  if (got.length < workers) throw new OrbitflowError('OF_REPLAY_INTERRUPTED', 'replay: interrupted before every worker had started; nothing was measured');
   // Aligned on the hrtime clock (one clock for all threads); the Unix start is the earliest thread's.
   const parts = got.map((o) => ({ records: o.records, t0UnixMs: o.t0HrMs, durationS: o.result.duration }));
   const merged = mergeParts(parts);

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { OrbitflowError, ExitCode } from '../core/errors.js';
+import { OrbitflowError } from '../core/errors.js';
 import { checkInputFile } from '../core/input-file.js';
 import type { TraceFormat } from './types.js';
 import { AZURE_COLUMNS } from './read-azure.js';
@@ -74,6 +74,6 @@ export function detectFormat(file: string, columns: string | undefined): TraceFo
     `${file}: cannot detect the trace format from its first line ('${trimmed.slice(0, 80)}'); tried azure (CSV header ${AZURE_COLUMNS.join(',')}), ` +
       `burstgpt (CSV header with ${BURSTGPT_COLUMNS.join(', ')}), mooncake (JSONL with timestamp, input_length, output_length), ` +
       `orbitflow (JSON object with requests); use --format, and --columns for a generic csv/jsonl trace`,
-    { exitCode: ExitCode.badInput, context: { file } },
+    { context: { file } },
   );
 }

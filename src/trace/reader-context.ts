@@ -1,4 +1,4 @@
-import { inputError } from '../core/errors.js';
+import { inputError, type ErrorCode } from '../core/errors.js';
 import { MAX_REQUEST_TOKENS } from '../core/units.js';
 
 /**
@@ -87,7 +87,7 @@ export class ReaderContext {
     out.push(row);
   }
 
-  bad(line: number, field: string, what: string, code = 'OF_TRACE_FIELD'): void {
+  bad(line: number, field: string, what: string, code: ErrorCode = 'OF_TRACE_FIELD'): void {
     const err = inputError(code, this.file, line, field, what);
     if (!this.skipBadRows) throw err;
     this.counters.rowsSkipped++;

@@ -1,4 +1,4 @@
-import { controllerRows, type ControllerReport } from './controller-rows.js';
+import { controllerRows } from './controller-rows.js';
 import { telemetryRows } from './telemetry-rows.js';
 import type { Telemetry } from '../replay/telemetry/timeline.js';
 import type { RunResult } from '../replay/run-result.js';
@@ -121,7 +121,7 @@ export function summarySections(r: RunResult): SummarySection[] {
     });
   }
   if (r.controller !== null && r.controller !== undefined) {
-    sections.push({ title: 'Controller', rows: controllerRows(r.controller as ControllerReport) });
+    sections.push({ title: 'Controller', rows: controllerRows(r.controller) });
   }
   const telemetry = telemetryRows(r.telemetry as Telemetry | undefined);
   if (telemetry) sections.push({ title: 'Engine telemetry', rows: telemetry });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,10 @@ import { BASELINE_POLICIES } from '../../src/cost/baselines.js';
 import { driverFactory } from '../../src/controller/variants.js';
 import { getModel } from '../../src/core/model-catalogue.js';
 import { runCli } from '../helpers/cli.js';
-import { MOONCAKE_CONV } from '../helpers/paths.js';
+import { MOONCAKE_CONV, PROFILES } from '../helpers/paths.js';
 import { syntheticTrace, testCost, testProfile, writeTestProfile } from './fixtures.js';
+
+const PUBLISHED_FIT = join(PROFILES, 'a6000-llama-3.1-8b.published-fit.json');
 
 function checkRow(r: PolicyRow): void {
   for (const k of ['tpot_attainment', 'tbt_attainment', 'tbt_attainment_td', 'mean_gpu_kv_use'] as const) {
@@ -131,20 +134,40 @@ test('runPlanTrace prints the table with the profile provenance first, and refus
   }
 });
 
-test('orbitflow plan --trace as a child process (when plan.ts routes --trace here)', async (t) => {
-  const help = await runCli(['plan', '--help']);
-  if (!/--trace/.test(help.stdout)) {
-    t.skip('plan.ts does not register --trace yet (planner issue); runPlanTrace is covered in-process above');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'of-plan-trace-'));
+/** The comparison JSON without the fields it names as this machine's wall-clock measurements. */
+function withoutWallClock(json: string): unknown {
+  const c = JSON.parse(json) as { wall_clock_fields: string[] };
+  const wall = new Set(c.wall_clock_fields);
+  return JSON.parse(json, (k, v) => (wall.has(k) ? undefined : v));
+}
+
+test('plan --trace is deterministic: the same JSON twice, the second under a busy CPU, apart from the named wall-clock fields', async () => {
+  const args = ['plan', '--trace', MOONCAKE_CONV, '--window', '0:60', '--profile', PUBLISHED_FIT, '--model', 'llama-3.1-8b', '--gpu-kv-gib', '4', '--policy', 'all', '--json'];
+  const quiet = await runCli(args, { timeoutMs: 120_000 });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  let loaded;
   try {
-    const profile = writeTestProfile(dir);
-    const r = await runCli(['plan', '--trace', MOONCAKE_CONV, '--profile', profile, '--model', 'llama-3.1-8b', '--gpu-kv-gib', '6', '--policy', 'all', '--window', '0:60', '--json'], { timeoutMs: 60_000 });
-    assert.equal(r.code, 0, r.stderr);
-    const c = JSON.parse(r.stdout);
-    for (const row of c.rows) checkRow(row);
+    loaded = await runCli(args, { timeoutMs: 120_000 });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    busy.kill('SIGKILL');
+  }
+  assert.equal(loaded.code, 0, loaded.stderr);
+  const c = JSON.parse(quiet.stdout);
+  assert.deepEqual(c.wall_clock_fields, ['simulation_wall_s', 'solver_wall_ms_total']);
+  assert.equal(c.solver_latency, 'model');
+  for (const row of c.rows) checkRow(row);
+  assert.ok(c.rows.some((r: PolicyRow) => r.policy === 'orbitflow' && r.replans > 0), 'the controller re-planned (its latency was charged)');
+  assert.deepEqual(withoutWallClock(loaded.stdout), withoutWallClock(quiet.stdout));
+  // The wall-clock fields are real measurements, not constants.
+  assert.ok(c.rows.every((r: PolicyRow) => r.simulation_wall_s !== null && r.simulation_wall_s > 0));
+});
+
+test('plan --solver-latency: anything but model, measured or a non-negative number of ms is one line, exit 2', async () => {
+  for (const bad of ['fast', '-1', '1e3x', '']) {
+    const r = await runCli(['plan', '--trace', MOONCAKE_CONV, '--window', '0:10', '--profile', PUBLISHED_FIT, '--gpu-kv-gib', '4', '--solver-latency', bad]);
+    assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /^orbitflow: --solver-latency: expected model, measured, 0 or a non-negative number of ms; got/, bad);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
   }
 });

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import type { ControllerOn, ControllerRunReport } from '../../src/controller/run-report.js';
 import assert from 'node:assert/strict';
 import { LiveStats } from '../../src/replay/live-stats.js';
 import { requestLine } from '../../src/replay/outputs.js';
@@ -26,7 +27,20 @@ const metadata = {
   start_time: '2026-01-01T00:00:00.000Z',
 } as RunMetadata;
 
-function result(controller?: unknown) {
+function controllerOn(): ControllerOn {
+  const spread = { median: 0.05, p95: 0.1 };
+  return {
+    enabled: true, endpoint_budget_blocks: 1000, plans_applied: 3, plans_rejected: 0, requests_kept_for_reload: 1, plans_infeasible: 0,
+    stale_rejections: 0, turned_off: null, call_timeouts: 0, call_errors: 0, triggers: { 'batch-changed': 2, drift: 1, window: 0 },
+    last_trigger: 'drift', solve_ms: { p50: 4, p99: 10, max: 12, count: 3 }, median_step_ms: 25, solve_p99_over_median_step: 0.4,
+    admitted: 7, refused: 1, holds: 2, hold_spent_fraction: 0.015, paused_now: 0, pauses_issued: 0, resumes_issued: 0, max_pause_ms: 0,
+    correction: { compute_scale: 1, bandwidth_scale: 1 },
+    calibration: { steps: 0, step_error_before: spread, step_error_after: spread, mean_predicted_step_ms: 0, mean_measured_step_ms: 0, tpot_requests: 0, tpot_error_before: spread, tpot_error_after: spread },
+    events_seen: 0, actions: [],
+  };
+}
+
+function result(controller?: ControllerRunReport) {
   const recs = [okRecord(0, 0, [100, 150, 210, 300], { usage: 4 }), okRecord(1, 50, [200, 260], { tokens: [1, 4] }), failedRecord(2, 70, 'http_5xx')];
   recs[2].errorDetail = 'HTTP 500: engine error';
   return buildRunResult(recs, { durationS: 1, percentiles: [50, 99], slo: { ttftMs: 150 }, deposit: false, maxErrorRate: 0.05, maxScheduleLagMs: 10, interrupted: false, metadata, controller });
@@ -57,9 +71,15 @@ test('text and markdown summaries come from the same report; the controller sect
   assert.match(text, /Errors:\s+1 \(33\.3 %\): http_5xx 1/);
   assert.match(text, /Degraded:\s+yes: error rate/);
   assert.doesNotMatch(text, /Controller/);
-  const withController = formatRunSummary(result({ enabled: true, plans_applied: 3, requests_kept_for_reload: 1, plans_rejected: 0, triggers: { 'batch-changed': 2, drift: 1 } }));
+  const withController = formatRunSummary(result(controllerOn()));
   assert.match(withController, /Controller[\s\S]*Plans applied \/ rejected:\s+3 \/ 0[\s\S]*Requests kept \(reload not worth it\):\s+1/);
   assert.match(withController, /Re-plan triggers:\s+batch-changed 2, drift 1/);
+  assert.match(withController, /Solve p99 \/ median step:\s+0\.40 \(median step 25\.00 ms/);
+  assert.match(withController, /Admitted \/ refused \/ holds:\s+7 \/ 1 \/ 2 \(1\.5% of the run held\)/);
+  assert.doesNotMatch(withController, /Turned off mid-run/);
+  const stalled = formatRunSummary(result({ ...controllerOn(), turned_off: { reason: 'PUT /orbitflow/v1/placement timed out', after_s: 2.5 }, call_timeouts: 2 }));
+  assert.match(stalled, /Turned off mid-run:\s+after 2\.5 s: PUT \/orbitflow\/v1\/placement timed out/);
+  assert.match(stalled, /Control calls timed out \/ failed:\s+2 \/ 0/);
   assert.match(formatRunSummary(result({ enabled: false, reason: '--controller off' })), /Controller:\s+off \(--controller off\)/);
   const md = runSummaryMarkdown(result());
   assert.match(md, /^# orbitflow replay/);

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ExitCode, OrbitflowError } from '../../core/errors.js';
+import { OrbitflowError } from '../../core/errors.js';
 import type { ModelSpec } from '../../core/model-spec.js';
 import { VERSION } from '../../core/version.js';
 import { CostModel } from '../../cost/cost-model.js';
@@ -38,7 +38,7 @@ export interface FitRunOutcome {
 export const MIN_DECODE_SAMPLES = 50;
 
 function refuse(message: string, file: string): never {
-  throw new OrbitflowError('OF_FROM_RUN', message, { exitCode: ExitCode.badInput, context: { file } });
+  throw new OrbitflowError('OF_FROM_RUN', message, { context: { file } });
 }
 
 function telemetryTimeline(run: RunDir): TelemetryRunning[] | null {

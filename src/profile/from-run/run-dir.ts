@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ExitCode, inputError, OrbitflowError } from '../../core/errors.js';
+import { inputError, OrbitflowError } from '../../core/errors.js';
 import { openInputFile, readInputFile } from '../../core/input-file.js';
 import { parseJsonText } from '../../core/json-text.js';
 
@@ -56,7 +56,7 @@ export interface RunDir {
 const RESULT_CAP = 256 * 1024 * 1024;
 
 function fail(message: string, file: string): never {
-  throw new OrbitflowError('OF_RUN_DIR', message, { exitCode: ExitCode.badInput, context: { file } });
+  throw new OrbitflowError('OF_RUN_DIR', message, { context: { file } });
 }
 
 function isNum(v: unknown): v is number {
