@@ -58,7 +58,7 @@ test('4 shards as 4 processes on loopback, merged: the same metrics as one proce
   for (const k of ['completed', 'failed', 'num_prompts', 'total_input_tokens', 'total_output_tokens', 'issued']) assert.equal(merged[k], single[k], k);
   assert.equal(merged.latency_samples.itl, single.latency_samples.itl);
   // Timing noise on a shared box: a few ms on latencies, a few per cent on the duration.
-  for (const k of ['mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'mean_e2el_ms']) assert.ok(Math.abs(merged[k] - single[k]) < 8, `${k}: merged ${merged[k]} vs one process ${single[k]}`);
+  for (const k of ['mean_ttft_ms', 'median_ttft_ms', 'mean_tpot_ms', 'mean_itl_ms', 'mean_e2el_ms']) assert.ok(Math.abs(merged[k] - single[k]) < 15, `${k}: merged ${merged[k]} vs one process ${single[k]}`);
   assert.ok(Math.abs(merged.duration - single.duration) / single.duration < 0.1, `duration ${merged.duration} vs ${single.duration}`);
   assert.ok(Math.abs(merged.request_throughput - single.request_throughput) / single.request_throughput < 0.1);
   assert.ok(merged.metadata.merged.start_spread_ms < 100, `shards began ${merged.metadata.merged.start_spread_ms} ms apart`);

@@ -30,17 +30,20 @@ after(async () => {
 
 test('--workers 3: every request once, the same metrics as one worker (within timing noise), the records merged in schedule order', async () => {
   const out = join(dir, 'w3');
-  const [one, three] = await Promise.all([
-    runCli(['replay', trace, '--endpoint', server.url, '--json', ...LAG]),
-    runCli(['replay', trace, '--endpoint', server.url, '--json', '--workers', '3', '--out', out, ...LAG]),
-  ]);
+  // One after the other: two replays at once on a loaded 2-core box would measure each other.
+  const one = await runCli(['replay', trace, '--endpoint', server.url, '--json', ...LAG]);
+  const three = await runCli(['replay', trace, '--endpoint', server.url, '--json', '--workers', '3', '--out', out, ...LAG]);
   assert.equal(one.code, 0, one.stderr);
   assert.equal(three.code, 0, three.stderr);
   const a = JSON.parse(one.stdout);
   const b = JSON.parse(three.stdout);
   for (const k of ['completed', 'failed', 'num_prompts', 'total_input_tokens', 'total_output_tokens', 'issued']) assert.equal(b[k], a[k], k);
   assert.deepEqual(b.latency_samples, a.latency_samples);
-  for (const k of ['mean_ttft_ms', 'mean_tpot_ms', 'mean_e2el_ms']) assert.ok(Math.abs(b[k] - a[k]) < 8, `${k}: 3 workers ${b[k]} vs 1 worker ${a[k]}`);
+  // The server's own schedule is 10 ms to the first token and 5 ms gaps (E2EL 30 ms); on a shared box either run may be some ms late.
+  for (const [k, floor] of [['mean_ttft_ms', 10], ['mean_tpot_ms', 5], ['mean_e2el_ms', 30]] as const) {
+    assert.ok(a[k] >= floor * 0.95 && b[k] >= floor * 0.95, `${k}: ${a[k]}, ${b[k]} ≥ the server's ${floor}`);
+    assert.ok(Math.abs(b[k] - a[k]) < 15, `${k}: 3 workers ${b[k]} vs 1 worker ${a[k]}`);
+  }
   assert.ok(Math.abs(b.duration - a.duration) / a.duration < 0.1, `duration ${b.duration} vs ${a.duration}`);
   assert.equal(b.metadata.workers.count, 3);
   assert.equal(b.schedule_lag_ms.count, 60, 'the lag covers every worker\'s requests');
