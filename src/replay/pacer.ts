@@ -41,6 +41,8 @@ export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>
   let stopped = false;
   /** The sleep in progress: its due time, and how to end it early (poke, stop). */
   let sleepingFor = Infinity;
+  // A reason of our own: abort() without one builds a DOMException (a stack capture) per poke.
+  const WOKEN = { woken: true };
   let wake: AbortController | null = null;
   const sleep = async (due: number): Promise<void> => {
     wake = new AbortController();
@@ -85,13 +87,13 @@ export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>
     },
     stop() {
       stopped = true;
-      wake?.abort();
+      wake?.abort(WOKEN);
       const left = Array.from(queue.subarray(head, tail));
       head = tail;
       return left;
     },
     poke(nowMs) {
-      if (nowMs >= sleepingFor) wake?.abort();
+      if (nowMs >= sleepingFor) wake?.abort(WOKEN);
     },
     inFlight: () => inFlight,
     queued: () => tail - head,

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { OrbitflowError, type ErrorCode } from '../core/errors.js';
+import { outputTokens, type RequestRecord } from './request-record.js';
 import { runReplay } from './run-replay.js';
 import type { MainMessage, WorkerInput, WorkerMessage } from './run-workers.js';
 
@@ -9,6 +10,29 @@ const input = workerData as WorkerInput;
 const port = parentPort!;
 const post = (m: WorkerMessage): void => port.postMessage(m);
 const ac = new AbortController();
+
+/**
+ * Finished requests go to the main thread (its live view) in batches, each slimmed to what a
+ * progress view reads (status, send time, first and last message, token count): a full record
+ * per message would cost the worker more than the request did. The whole records follow at the end.
+ */
+const BATCH_MS = 50;
+let batch: RequestRecord[] = [];
+let flushTimer: NodeJS.Timeout | null = null;
+const flush = (): void => {
+  flushTimer = null;
+  if (batch.length === 0) return;
+  post({ type: 'done', recs: batch });
+  batch = [];
+};
+const slim = (rec: RequestRecord): RequestRecord => {
+  const c = rec.chunkMs;
+  return { ...rec, chunkMs: c.length > 1 ? [c[0], c[c.length - 1]] : [...c], chunkTokens: [], choiceMs: null, usageOutputTokens: null, runningOutputTokens: outputTokens(rec) };
+};
+const onDone = (rec: RequestRecord): void => {
+  batch.push(slim(rec));
+  flushTimer ??= setTimeout(flush, BATCH_MS);
+};
 let resolveStart: ((atMs: number) => void) | null = null;
 const started = new Promise<number>((r) => (resolveStart = r));
 let gotStart = false;
@@ -31,10 +55,12 @@ runReplay(
       return started;
     },
   },
-  { onRequestEvent: (type, rec) => (type === 'done' ? post({ type: 'done', rec }) : undefined) },
+  { onRequestEvent: (type, rec) => (type === 'done' ? onDone(rec) : undefined) },
   ac.signal,
 ).then(
   (o) => {
+    if (flushTimer !== null) clearTimeout(flushTimer);
+    flush();
     post({ type: 'finished', outcome: { result: o.result, records: o.records, t0UnixMs: o.t0UnixMs, t0HrMs: o.t0HrMs, internalError: o.internalError?.message ?? null } });
   },
   (e: unknown) => {

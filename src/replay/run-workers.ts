@@ -17,7 +17,8 @@ export interface WorkerInput {
 
 export type WorkerMessage =
   | { type: 'ready' }
-  | { type: 'done'; rec: RequestRecord }
+  /** Finished requests, slimmed for a progress view (see replay-worker.ts): not for metrics. */
+  | { type: 'done'; recs: RequestRecord[] }
   | { type: 'finished'; outcome: { result: ReplayOutcome['result']; records: RequestRecord[]; t0UnixMs: number; t0HrMs: number; internalError: string | null } }
   | { type: 'error'; error: { code: ErrorCode; message: string; hint?: string } };
 
@@ -31,7 +32,8 @@ const START_LEAD_MS = 100;
  * every N-th request (shareOf), all started on one absolute instant once every one is ready;
  * their records are then merged exactly (mergeParts) and scored once, so the schedule lag, the
  * error rate and the degraded verdict cover every worker. Per-request hooks see each request
- * once it is done (released/sent/done together); in-flight counts are not forwarded.
+ * (slimmed for a progress view) within 50 ms of its end, released/sent/done together; in-flight
+ * counts and token messages are not forwarded.
  */
 export async function runReplayWorkers(config: ReplayConfig, workers: number, hooks: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
   if (workers <= 1) return runReplay(config, hooks, signal);
@@ -64,9 +66,11 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
           ready++;
           if (ready === workers) void start();
         } else if (m.type === 'done') {
-          hooks.onRequestEvent?.('released', m.rec);
-          hooks.onRequestEvent?.('sent', m.rec);
-          hooks.onRequestEvent?.('done', m.rec);
+          for (const rec of m.recs) {
+            hooks.onRequestEvent?.('released', rec);
+            hooks.onRequestEvent?.('sent', rec);
+            hooks.onRequestEvent?.('done', rec);
+          }
         } else if (m.type === 'finished') {
           finished[w] = m.outcome;
           resolve();
