@@ -34,6 +34,12 @@ export function summarySections(r: RunResult): SummarySection[] {
   const head: Array<[string, string]> = [];
   if (md.trace) head.push(['Trace', `${md.trace.file} (${md.trace.format}, ${md.trace.requests} requests)`]);
   head.push(['Endpoint', `${md.endpoint ?? 'embedded'} (${md.api}, model ${md.model_name})`]);
+  const merged = md.merged as { shards: number; start_spread_ms: number } | undefined;
+  const shard = md.shard as { index: number; count: number } | null | undefined;
+  const workers = md.workers as { count: number; start_spread_ms?: number } | undefined;
+  if (merged) head.push(['Merged shards', `${merged.shards} (started ${f2(merged.start_spread_ms)} ms apart by their own clocks)`]);
+  if (shard) head.push(['Shard', `${shard.index}/${shard.count} (every ${shard.count}th request; merge the shards with orbitflow merge)`]);
+  if (workers && workers.count > 1) head.push(['Workers', `${workers.count} threads (started ${f2(workers.start_spread_ms ?? 0)} ms apart)`]);
   if (r.interrupted) head.push(['Interrupted', 'yes: partial results']);
   head.push(
     ['Issued requests', String(r.issued)],
