@@ -4,6 +4,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startMockServer, type MockServer } from '../replay/mock-server.js';
 
 let server: MockServer;
@@ -115,4 +117,28 @@ test('bad --shard and --start-at: one line naming the flag, exit 2, nothing sent
     assert.match(oneLine(r.stderr), msg);
   }
   assert.equal(server.served.length, before);
+});
+
+test('a shard that is ready only after --start-at (a slow endpoint probe) refuses to start: one line, exit 2, nothing sent', async () => {
+  let posts = 0;
+  // GET /v1/models answers after 2.5 s (the probe waits up to 3 s); the start instant is 1.5 s away.
+  const slow = http.createServer((req, res) => {
+    if (req.method !== 'GET') {
+      posts++;
+      res.writeHead(500).end();
+      return;
+    }
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[{"id":"m"}]}'), 2500);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const r = await runCli(['replay', trace, '--endpoint', url, '--shard', '0/2', '--start-at', String(Date.now() + 1500)]);
+    assert.equal(r.code, 2, r.stderr);
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    assert.match(last, /^orbitflow: --start-at: the start instant .* passed [\d.]+ ms before this share was ready \(trace read, endpoint probed\); nothing was sent: give a later --start-at$/);
+    assert.equal(posts, 0);
+  } finally {
+    await new Promise<void>((r) => slow.close(() => r()));
+  }
 });
