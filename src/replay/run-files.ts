@@ -56,7 +56,8 @@ export function recordFromRequestLine(l: Record<string, unknown>): RequestRecord
     errorDetail: (l.error_detail as string | null) ?? null,
     chunkMs,
     chunkTokens: (l.chunk_tokens as number[] | null) ?? chunkMs.map(() => -1),
-    usageOutputTokens: counted === 'usage' ? n : null,
+    // Lines written before output_tokens_counted_by existed carry the final count.
+    usageOutputTokens: counted === 'usage' || (counted === undefined && n > 0) ? n : null,
     runningOutputTokens: counted === 'continuous_usage' ? n : 0,
     promptTokens: l.prompt_tokens as number,
     choiceMs: (l.choice_ms as number[] | null) ?? null,
