@@ -114,8 +114,10 @@ function runSamples(run: LoadedRun): RunSamples | null {
   return samples === null || samples.length === 0 ? null : { samples, durationS: Number(run.result.duration) };
 }
 
+/** A bootstrap resample of n items as draw counts. */
 function resample(n: number, rng: Rng, out: Int32Array): Int32Array {
-  for (let k = 0; k < n; k++) out[k] = Math.floor(rng.next() * n);
+  out.fill(0);
+  for (let k = 0; k < n; k++) out[Math.floor(rng.next() * n)]++;
   return out;
 }
 
@@ -131,15 +133,17 @@ function quantile(sorted: Float64Array, q: number): number {
  * (a request brings all its ITL gaps: the unit that is independent), the two runs independently.
  */
 function bootstrapDiff(a: CompareAssertion, base: RunSamples | null, next: RunSamples, confidence: number, resamples: number, seed: number): [number, number] | null {
-  const metric = sampleMetric(a.key);
-  if (metric === null || (a.scale !== 0 && base === null)) return null;
+  const onNext = sampleMetric(a.key, next.samples, next.durationS);
+  const useBase = a.scale !== 0;
+  const onBase = useBase && base !== null ? sampleMetric(a.key, base.samples, base.durationS) : null;
+  if (onNext === null || (useBase && onBase === null)) return null;
   const rng = createRng(seed);
-  const pickN = new Int32Array(next.samples.length);
-  const pickB = new Int32Array(base?.samples.length ?? 0);
+  const wN = new Int32Array(next.samples.length);
+  const wB = new Int32Array(base?.samples.length ?? 0);
   const diffs = new Float64Array(resamples);
   for (let k = 0; k < resamples; k++) {
-    const nv = metric(next.samples, resample(next.samples.length, rng, pickN), next.durationS);
-    const bv = a.scale !== 0 && base !== null ? metric(base.samples, resample(base.samples.length, rng, pickB), base.durationS) : 0;
+    const nv = onNext(resample(wN.length, rng, wN));
+    const bv = onBase !== null ? onBase(resample(wB.length, rng, wB)) : 0;
     diffs[k] = nv - (a.scale * bv + a.offset);
   }
   diffs.sort();

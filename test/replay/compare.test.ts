@@ -64,3 +64,32 @@ test('the table has every shared metric with its change; a gate on an unknown me
   assert.ok(!c.metrics.some((m) => m.key.startsWith('metadata.')));
   assert.throws(() => compareRuns(run('a', 1, 0), run('b', 1, 0), [parseCompareAssertion('p99_ttft_msec <= base')], OPTS), /unknown metric 'p99_ttft_msec'/);
 });
+
+test('a resample as draw counts gives exactly the statistics of the resampled requests, sorted and pooled', async () => {
+  const { sampleMetric, samplesFromRecords } = await import('../../src/replay/request-samples.js');
+  const { distribution } = await import('../../src/replay/summary-stats.js');
+  const base = run('r', 3, 0);
+  const samples = samplesFromRecords(base.records!);
+  const rng = createRng(11);
+  for (let trial = 0; trial < 5; trial++) {
+    const w = new Int32Array(samples.length);
+    for (let k = 0; k < samples.length; k++) w[Math.floor(rng.next() * samples.length)]++;
+    // The resample written out: each request as often as it was drawn, all its gaps with it.
+    const ttft: number[] = [];
+    const itl: number[] = [];
+    samples.forEach((s, i) => {
+      for (let c = 0; c < w[i]; c++) {
+        ttft.push(s.ttftMs);
+        itl.push(...s.itlsMs);
+      }
+    });
+    const dt = distribution(ttft, [99, 37.5]);
+    const di = distribution(itl, [90]);
+    const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+    for (const [key, want] of [['mean_ttft_ms', dt.mean], ['std_ttft_ms', dt.std], ['median_ttft_ms', dt.median], ['p99_ttft_ms', dt.p99], ['p37.5_ttft_ms', dt['p37.5']], ['p90_itl_ms', di.p90], ['mean_itl_ms', di.mean]] as const) {
+      const got = sampleMetric(key, samples, 7)!(w);
+      assert.ok(near(got, want), `${key}: ${got} vs ${want}`);
+    }
+    assert.equal(sampleMetric('completed', samples, 7)!(w), samples.length);
+  }
+});
