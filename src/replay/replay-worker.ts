@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { OrbitflowError, type ErrorCode } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
 import { outputTokens, type RequestRecord } from './request-record.js';
 import { runReplay } from './run-replay.js';
 import type { MainMessage, WorkerInput, WorkerMessage } from './run-workers.js';
@@ -7,6 +8,9 @@ import type { MainMessage, WorkerInput, WorkerMessage } from './run-workers.js';
 // Worker-thread entry of `replay --workers N` (see runReplayWorkers): replay this share, on the
 // start instant the main thread sends once every worker is ready.
 const input = workerData as WorkerInput;
+// Redaction state is per thread: this one must know the key too, before any error detail is cut.
+const auth = input.config.headers.authorization;
+if (typeof auth === 'string') registerSecret(auth.replace(/^Bearer\s+/i, ''));
 const port = parentPort!;
 const post = (m: WorkerMessage): void => port.postMessage(m);
 const ac = new AbortController();

@@ -96,6 +96,20 @@ test('an API key echoed by the server is in no output byte: --json stdout, stder
   for (const f of readdirSync(out)) assertNoKey(f, readFileSync(join(out, f), 'utf8'));
 });
 
+test('with --workers 2 and --save-detailed the key is in no output byte either (each worker thread redacts too)', async () => {
+  const trace = join(dir, 'trace-w.jsonl');
+  writeFileSync(trace, [10, 11, 12, 13, 13, 10].map((n, i) => JSON.stringify({ timestamp: i * 10, input_length: n, output_length: 2 })).join('\n') + '\n');
+  const out = join(dir, 'out-w');
+  const r = await runCli(['replay', trace, '--endpoint', url, '--api-key-env', 'OF_SECRET_KEY', '--workers', '2', '--save-detailed', '--json', '--out', out, '--max-schedule-lag-ms', '5000'], { env: { OF_SECRET_KEY: KEY } });
+  assert.equal(r.code, 4, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.error_summary.total, 6);
+  assert.match(res.errors.join('\n'), /Incorrect API key provided: \*\*\*/);
+  assertNoKey('--json stdout', r.stdout);
+  assertNoKey('stderr', r.stderr);
+  for (const f of readdirSync(out)) assertNoKey(f, readFileSync(join(out, f), 'utf8'));
+});
+
 test('--api-key-env given the key instead of a variable name: exit 2, and the value is not echoed', async () => {
   const trace = join(dir, 'one.jsonl');
   writeFileSync(trace, `${JSON.stringify({ timestamp: 0, input_length: 13, output_length: 2 })}\n`);
