@@ -17,8 +17,6 @@ export interface MergedRecords {
   durationS: number;
   /** The earliest share start: the merged run's t0. */
   t0UnixMs: number;
-  /** Latest minus earliest share start, ms: how far apart the shares began on their own clocks. */
-  startSpreadMs: number;
 }
 
 const shift = (x: number, by: number): number => (Number.isNaN(x) ? x : x + by);
@@ -37,8 +35,7 @@ export function mergeParts(parts: readonly RunPart[]): MergedRecords {
     endMs = Math.max(endMs, by + p.durationS * 1000);
     for (const r of p.records) all.push({ ...r, releasedMs: shift(r.releasedMs, by), sentMs: shift(r.sentMs, by), doneMs: shift(r.doneMs, by) });
   }
-  const starts = parts.map((p) => p.t0UnixMs);
-  return { records: scheduleOrder(all), durationS: endMs / 1000, t0UnixMs: t0, startSpreadMs: Math.max(...starts) - Math.min(...starts) };
+  return { records: scheduleOrder(all), durationS: endMs / 1000, t0UnixMs: t0 };
 }
 
 export interface ShardMetadata extends ShareSpec {
@@ -88,6 +85,9 @@ export function mergeShardRuns(runs: readonly LoadedRun[]): { result: RunResult;
   const merged = mergeParts(
     runs.map((r) => ({ records: r.records ?? [], t0UnixMs: (r.result.metadata.started_unix_ms as number | undefined) ?? shards[0].start_at_unix_ms, durationS: r.result.duration })),
   );
+  // When each shard actually began, by its own clock: its t0 is the common instant, plus how late it woke.
+  const began = runs.map((r) => ((r.result.metadata.started_unix_ms as number | undefined) ?? 0) + ((r.result.metadata.start_late_ms as number | undefined) ?? 0));
+  const startSpreadMs = Math.max(...began) - Math.min(...began);
   const m0 = runs[0].result.metadata;
   const metadata: RunMetadata = {
     ...m0,
@@ -99,7 +99,7 @@ export function mergeShardRuns(runs: readonly LoadedRun[]): { result: RunResult;
       shards: shards[0].count,
       sources: runs.map((r) => r.source),
       start_at_unix_ms: shards[0].start_at_unix_ms,
-      start_spread_ms: merged.startSpreadMs,
+      start_spread_ms: startSpreadMs,
     },
   };
   const result = buildRunResult(merged.records, {

@@ -65,7 +65,7 @@ runReplay(
   (o) => {
     if (flushTimer !== null) clearTimeout(flushTimer);
     flush();
-    post({ type: 'finished', outcome: { result: o.result, records: o.records, t0UnixMs: o.t0UnixMs, t0HrMs: o.t0HrMs, internalError: o.internalError?.message ?? null } });
+    post({ type: 'finished', outcome: { result: o.result, records: o.records, t0UnixMs: o.t0UnixMs, t0HrMs: o.t0HrMs, startLateMs: o.startLateMs, internalError: o.internalError?.message ?? null } });
   },
   (e: unknown) => {
     const err = OrbitflowError.is(e) ? e : new OrbitflowError('OF_REPLAY_WORKER', `replay worker ${input.worker}: ${(e as Error)?.message ?? String(e)}`);

@@ -75,6 +75,8 @@ export interface ReplayOutcome {
   t0UnixMs: number;
   /** The run start t0 on the hrtime clock: the same instant, exact between threads (workers). */
   t0HrMs: number;
+  /** With a common start (startAt): how long after that instant this thread woke (its first releases carry it as lag). */
+  startLateMs: number;
   /** A subscriber threw (a bug): the run was stopped there, and this is what was thrown. */
   internalError: Error | null;
 }
@@ -185,11 +187,17 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
 
   // The first request is due at t0: build its body before the clock starts.
   if (n > 0) prepare(0);
-  if (config.startAt !== undefined) await waitForStart(clock, await config.startAt(), config.startLateToleranceMs ?? 0, config.clock === undefined);
-  const t0 = clock.now();
-  const t0HrMs = hrNowMs();
+  // With a common start, t0 IS that instant, however late this thread woke: every share paces
+  // against the one schedule, and a late wake shows as the lag of the requests it delayed.
+  let t0: number;
+  let startLateMs = 0;
+  if (config.startAt !== undefined) {
+    t0 = await waitForStart(clock, await config.startAt(), config.startLateToleranceMs ?? 0, config.clock === undefined);
+    startLateMs = Math.max(0, clock.now() - t0);
+  } else t0 = clock.now();
+  const t0HrMs = hrNowMs() - (clock.now() - t0);
   // Sub-millisecond, unlike Date.now(); exact in a process's main thread (a shard), where shards on one machine agree to microseconds.
-  const t0UnixMs = performance.timeOrigin + performance.now();
+  const t0UnixMs = performance.timeOrigin + t0;
   hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
   const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
     prepare,
@@ -266,6 +274,7 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     deposit: config.deposit,
     start_time: startTime,
     started_unix_ms: t0UnixMs,
+    start_late_ms: startLateMs,
     max_error_rate: config.maxErrorRate,
     max_schedule_lag_ms: config.maxScheduleLagMs,
     ...config.metadata.extra,
@@ -283,13 +292,13 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     saveDetailed: config.saveDetailed,
   });
   result.internal_error = internalError === null ? null : (internalError as Error).message;
-  const outcome: ReplayOutcome = { result, records, internalError, t0UnixMs, t0HrMs };
+  const outcome: ReplayOutcome = { result, records, internalError, t0UnixMs, t0HrMs, startLateMs };
   hooks.onFinish?.(outcome);
   return outcome;
 }
 
-/** Sleeps until `startAtMs` (Unix ms); refuses (exit 2, closing a clock it owns) when that has passed by more than the tolerance. */
-async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: number, ownsClock: boolean): Promise<void> {
+/** Sleeps until the start instant and returns it on `clock`; refuses (exit 2, closing a clock it owns) when it has passed by more than the tolerance. */
+async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: number, ownsClock: boolean): Promise<number> {
   const target = clock.now() + (startAtHrMs - hrNowMs());
   const lateMs = clock.now() - target;
   if (lateMs > toleranceMs) {
@@ -301,4 +310,5 @@ async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: numb
     );
   }
   await clock.sleepUntil(target);
+  return target;
 }

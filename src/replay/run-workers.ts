@@ -19,10 +19,12 @@ export type WorkerMessage =
   | { type: 'ready' }
   /** Finished requests, slimmed for a progress view (see replay-worker.ts): not for metrics. */
   | { type: 'done'; recs: RequestRecord[] }
-  | { type: 'finished'; outcome: { result: ReplayOutcome['result']; records: RequestRecord[]; t0UnixMs: number; t0HrMs: number; internalError: string | null } }
+  | { type: 'finished'; outcome: { result: ReplayOutcome['result']; records: RequestRecord[]; t0UnixMs: number; t0HrMs: number; startLateMs: number; internalError: string | null } }
   | { type: 'error'; error: { code: ErrorCode; message: string; hint?: string } };
 
 export type MainMessage = { type: 'start'; atMs: number } | { type: 'abort' };
+
+const spread = (xs: readonly number[]): number => Math.max(...xs) - Math.min(...xs);
 
 /** Time from the last worker's "ready" to the common start: the start message must reach every thread first. */
 const START_LEAD_MS = 100;
@@ -121,7 +123,7 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
     maxErrorRate: config.maxErrorRate,
     maxScheduleLagMs: config.maxScheduleLagMs,
     interrupted: finished.some((o) => o.result.interrupted),
-    metadata: { ...m0, started_unix_ms: t0UnixMs, workers: { count: workers, start_spread_ms: merged.startSpreadMs } },
+    metadata: { ...m0, started_unix_ms: t0UnixMs, start_late_ms: Math.max(...got.map((o) => o.startLateMs)), workers: { count: workers, start_spread_ms: spread(got.map((o) => o.startLateMs)) } },
     saveDetailed: config.saveDetailed,
   });
   const internal = finished.find((o) => o.internalError !== null);
@@ -130,6 +132,7 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
     records: merged.records,
     t0UnixMs,
     t0HrMs: merged.t0UnixMs,
+    startLateMs: Math.max(...got.map((o) => o.startLateMs)),
     internalError: internal ? new Error(internal.internalError as string) : null,
   };
   if (internal) result.internal_error = internal.internalError;

@@ -45,7 +45,6 @@ test('mergeParts: times move onto the earliest start, records in schedule order,
   assert.deepEqual(m.records.map((r) => r.index), [0, 1, 2, 3]);
   assert.deepEqual(m.records.map((r) => r.sentMs), [0, 52, 100, 152]);
   assert.equal(m.t0UnixMs, 1000);
-  assert.equal(m.startSpreadMs, 2);
   assert.ok(Math.abs(m.durationS - 0.302) < 1e-12);
   assert.equal(b[0].sentMs, 50, 'the parts are not changed');
   const md = { percentiles: [50, 99], api: 'completions', model_name: 'm', max_concurrency: null, start_time: '' } as unknown as RunMetadata;
