@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { CostModel } from '../cost/cost-model.js';
@@ -10,59 +10,42 @@ import { PAUSE_POLICIES, type PausePolicy } from '../planner/types.js';
 import { loadProfile } from '../profile/load.js';
 import { provenanceLine } from '../core/profile-format.js';
 import { out, type CliContext } from './context.js';
+import { addOptionTable, flag, optional, withDefault, type OptionsOf, type OptionTable } from './option-table.js';
 import { fraction, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './parse-options.js';
 
-interface EngineOpts {
-  host: string;
-  port: number;
-  model?: string;
-  modelConfig?: string;
-  profile?: string;
-  gpuKvGib?: number;
-  gpuKvBlocks?: number;
-  hostKvGib?: number;
-  policy: EnginePolicyName;
-  maxNumSeqs: number;
-  noiseCv: number;
-  seed: number;
-  tp: number;
-  timeScale: number;
-  stepOverheadMs: number;
-  stalenessSteps: number;
-  servedModelName?: string;
-  tpotSloMs?: number;
-  pausePolicy?: PausePolicy;
-  shutdownGraceS: number;
-  json?: boolean;
-}
+const ENGINE_OPTIONS = {
+  host: withDefault('--host <addr>', 'listen address (loopback by default)', '127.0.0.1'),
+  port: withDefault('--port <n>', 'listen port; 0 picks a free port and prints it', 0, { parse: nonNegativeInt }),
+  model: optional('--model <id>', 'model from the catalogue (default llama-3.1-8b)'),
+  modelConfig: optional('--model-config <file>', 'a HuggingFace config.json for a model outside the catalogue'),
+  profile: optional('--profile <file>', 'GPU profile (orbitflow.profile/v1)'),
+  gpuKvGib: optional('--gpu-kv-gib <gib>', 'GPU KV budget in GiB (per TP rank)', { parse: positiveNumber }),
+  gpuKvBlocks: optional('--gpu-kv-blocks <n>', 'GPU KV budget in per-layer 16-token blocks (per TP rank)', { parse: positiveInt }),
+  hostKvGib: optional('--host-kv-gib <gib>', `host KV capacity in GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, { parse: positiveNumber }),
+  policy: withDefault<EnginePolicyName>('--policy <p>', 'placement policy: a baseline, orbitflow (the feedback controller, in-process) or external (placements only through the control protocol)', 'external', { choices: ENGINE_POLICIES }),
+  maxNumSeqs: withDefault<number>('--max-num-seqs <n>', 'most sequences running or paused at once', ENGINE_DEFAULTS.maxNumSeqs, { parse: positiveInt }),
+  noiseCv: withDefault<number>('--noise-cv <f>', 'coefficient of variation of the multiplicative step-time noise', ENGINE_DEFAULTS.noiseCv, { parse: fraction }),
+  seed: withDefault<number>('--seed <n>', 'seed of the step-time noise', ENGINE_DEFAULTS.seed, { parse: nonNegativeInt }),
+  tp: withDefault('--tp <n>', 'tensor-parallel degree', 1, { parse: positiveInt }),
+  timeScale: withDefault('--time-scale <x>', 'run engine time X times faster than wall time', 1, { parse: positiveNumber }),
+  stepOverheadMs: withDefault<number>('--step-overhead-ms <ms>', 'fixed cost of every step (scheduling, sampling, launches)', ENGINE_DEFAULTS.stepOverheadMs, { parse: nonNegativeNumber }),
+  stalenessSteps: withDefault<number>('--staleness-steps <n>', 'refuse (409) placement plans based on a step older than this', ENGINE_DEFAULTS.stalenessSteps, { parse: nonNegativeInt }),
+  servedModelName: optional('--served-model-name <name>', "model name clients send (default: the model's HF name)"),
+  tpotSloMs: optional('--tpot-slo-ms <ms>', 'policy orbitflow: the per-token SLO its planner aims at', { parse: positiveNumber }),
+  pausePolicy: optional<PausePolicy>('--pause-policy <p>', 'policy orbitflow: Pause-Resume victim', { choices: PAUSE_POLICIES }),
+  shutdownGraceS: withDefault('--shutdown-grace-s <s>', 'on SIGINT/SIGTERM, requests in flight get this long to finish; the rest end with an error event, then [DONE]', 5, { parse: nonNegativeNumber }),
+  json: flag('--json', 'print the listening address as one JSON line instead of text'),
+} satisfies OptionTable;
+
+type EngineOpts = OptionsOf<typeof ENGINE_OPTIONS>;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function registerEngine(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('engine')
-    .description('Run the reference engine: an OpenAI-compatible server (completions, chat, streaming) with the OrbitFlow control protocol, timed by the cost model in wall-clock time.')
-    .option('--host <addr>', 'listen address (loopback by default)', '127.0.0.1')
-    .option('--port <n>', 'listen port; 0 picks a free port and prints it', nonNegativeInt, 0)
-    .option('--model <id>', 'model from the catalogue (default llama-3.1-8b)')
-    .option('--model-config <file>', 'a HuggingFace config.json for a model outside the catalogue')
-    .option('--profile <file>', 'GPU profile (orbitflow.profile/v1)')
-    .option('--gpu-kv-gib <gib>', 'GPU KV budget in GiB (per TP rank)', positiveNumber)
-    .option('--gpu-kv-blocks <n>', 'GPU KV budget in per-layer 16-token blocks (per TP rank)', positiveInt)
-    .option('--host-kv-gib <gib>', `host KV capacity in GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
-    .addOption(new Option('--policy <p>', 'placement policy: a baseline, orbitflow (the feedback controller, in-process) or external (placements only through the control protocol)').choices([...ENGINE_POLICIES]).default('external'))
-    .option('--max-num-seqs <n>', 'most sequences running or paused at once', positiveInt, ENGINE_DEFAULTS.maxNumSeqs)
-    .option('--noise-cv <f>', 'coefficient of variation of the multiplicative step-time noise', fraction, ENGINE_DEFAULTS.noiseCv)
-    .option('--seed <n>', 'seed of the step-time noise', nonNegativeInt, ENGINE_DEFAULTS.seed)
-    .option('--tp <n>', 'tensor-parallel degree', positiveInt, 1)
-    .option('--time-scale <x>', 'run engine time X times faster than wall time', positiveNumber, 1)
-    .option('--step-overhead-ms <ms>', 'fixed cost of every step (scheduling, sampling, launches)', nonNegativeNumber, ENGINE_DEFAULTS.stepOverheadMs)
-    .option('--staleness-steps <n>', 'refuse (409) placement plans based on a step older than this', nonNegativeInt, ENGINE_DEFAULTS.stalenessSteps)
-    .option('--served-model-name <name>', 'model name clients send (default: the model\'s HF name)')
-    .option('--tpot-slo-ms <ms>', 'policy orbitflow: the per-token SLO its planner aims at', positiveNumber)
-    .addOption(new Option('--pause-policy <p>', 'policy orbitflow: Pause-Resume victim').choices([...PAUSE_POLICIES]))
-    .option('--shutdown-grace-s <s>', 'on SIGINT/SIGTERM, requests in flight get this long to finish; the rest end with an error event, then [DONE]', nonNegativeNumber, 5)
-    .option('--json', 'print the listening address as one JSON line instead of text')
+    .description('Run the reference engine: an OpenAI-compatible server (completions, chat, streaming) with the OrbitFlow control protocol, timed by the cost model in wall-clock time.');
+  addOptionTable(cmd, ENGINE_OPTIONS)
     .action(async (o: EngineOpts) => {
       if (!o.profile) throw usageError('--profile', 'a profile file is required');
       if ((o.gpuKvGib === undefined) === (o.gpuKvBlocks === undefined)) throw usageError('--gpu-kv-gib', 'give exactly one of --gpu-kv-gib or --gpu-kv-blocks');

@@ -1,59 +1,19 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { prepareOutputDir } from '../core/output-files.js';
 import { join, resolve } from 'node:path';
 import { OrbitflowError, usageError } from '../core/errors.js';
-import { findModel, resolveModel } from '../core/model-catalogue.js';
 import { GIB } from '../core/units.js';
-import { CostModel } from '../cost/cost-model.js';
-import { comparePolicies, sloBaseMs, type ComparedPolicy, type PolicyRow } from '../engine/compare-policies.js';
-import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
-import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
-import { ABLATION_LADDER, driverFactory, isControllerVariant } from '../controller/variants.js';
+import { comparePolicies, sloBaseMs } from '../engine/compare-policies.js';
+import { ABLATION_LADDER, driverFactory } from '../controller/variants.js';
 import { describeSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
-import { PAUSE_POLICIES } from '../planner/types.js';
-import { loadProfile } from '../profile/load.js';
-import { FITTED_STEP_OVERHEAD_MS, provenanceLine } from '../core/profile-format.js';
+import { provenanceLine } from '../core/profile-format.js';
 import { openTrace } from '../trace/open.js';
 import type { TraceRequest } from '../core/trace-request.js';
 import { err, out, type CliContext } from './context.js';
-import { traceOptionsFrom } from './trace-options.js';
-
-/** The SLO scale used when neither --tpot-slo-ms nor --slo-scale is given: the middle of the paper's 1 / 1.5 / 2.5. */
-export const DEFAULT_SLO_SCALE = 1.5;
-
-function num(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw usageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, `expected a number, got '${String(v)}'`);
-  return n;
-}
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
-}
-
-function renderTable(rows: readonly PolicyRow[]): string {
-  const head = ['policy', 'TPOT att', 'TBT att', 'TBT att TD', 'P95 TBT/S', 'tok/s', 'out tok/s', 'makespan s', 'GPU KV', 'preempt', 'pauses', 'replans', 'solver ms', 'solve p99/step'];
-  const body = rows.map((r) => [
-    r.policy,
-    pct(r.tpot_attainment),
-    pct(r.tbt_attainment),
-    pct(r.tbt_attainment_td),
-    r.p95_tbt_over_slo === null ? 'n/a' : r.p95_tbt_over_slo.toFixed(2),
-    r.throughput_tok_s.toFixed(0),
-    r.output_throughput_tok_s.toFixed(1),
-    r.makespan_s.toFixed(0),
-    pct(r.mean_gpu_kv_use),
-    String(r.preemptions),
-    String(r.pauses),
-    String(r.replans),
-    r.solver_ms_total.toFixed(0),
-    r.solve_p99_over_median_step === null ? '–' : r.solve_p99_over_median_step.toFixed(3),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
-}
+import { renderPolicyTable } from '../ui/policy-table.js';
+import { buildTraceReport } from '../report/trace-report.js';
+import { reportTargets, writeReports } from './report-output.js';
+import { numOption as num, readPlanTraceSetup } from './plan-trace-setup.js';
 
 /**
  * `plan --trace FILE`: simulate the trace on the reference engine in virtual time under each
@@ -62,59 +22,29 @@ function renderTable(rows: readonly PolicyRow[]): string {
  * plan.ts calls it with commander's parsed options.
  */
 export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContext): Promise<void> {
-  const traceFile = opts.trace;
-  if (typeof traceFile !== 'string') throw usageError('--trace', 'a trace file is required');
-  if (typeof opts.profile !== 'string') throw usageError('--profile', 'a profile file is required with --trace');
-  const model = resolveModel({ model: opts.model as string | undefined, modelConfig: opts.modelConfig as string | undefined });
-  const loaded = loadProfile(opts.profile);
-  const tp = num(opts, 'tp') ?? 1;
-  const cost = new CostModel(model, loaded.profile, { tp, modelLookup: findModel });
-  const gpuKvBlocks = num(opts, 'gpuKvBlocks');
-  const gpuKvGib = num(opts, 'gpuKvGib');
+  const traceFile = opts.trace as string;
+  const { model, loaded, tp, cost, gpuKvBlocks, gpuKvGib, maxNumSeqs, noiseCv, stepOverheadMs, hostKvGib, seed, policies, tpotSloMs, sloScale, pausePolicy, traceOpts } = readPlanTraceSetup(opts);
   if (gpuKvBlocks === undefined && gpuKvGib === undefined) throw usageError('--gpu-kv-gib', 'a GPU KV budget is required (--gpu-kv-gib or --gpu-kv-blocks)');
   const budgetBlocks = gpuKvBlocks !== undefined ? Math.floor(gpuKvBlocks) : cost.budgetBlocksFromGiB(gpuKvGib!);
   if (budgetBlocks <= 0) throw usageError(gpuKvBlocks !== undefined ? '--gpu-kv-blocks' : '--gpu-kv-gib', 'the budget must hold at least one block');
-  const maxNumSeqs = num(opts, 'maxNumSeqs') ?? ENGINE_DEFAULTS.maxNumSeqs;
-  if (!Number.isInteger(maxNumSeqs) || maxNumSeqs < 1) throw usageError('--max-num-seqs', `expected a positive integer, got ${maxNumSeqs}`);
-  const noiseCv = num(opts, 'noiseCv') ?? ENGINE_DEFAULTS.noiseCv;
-  if (noiseCv < 0) throw usageError('--noise-cv', 'must be ≥ 0');
-  const stepOverheadMs = num(opts, 'stepOverheadMs') ?? (loaded.profile.provenance.kind === 'fitted' ? FITTED_STEP_OVERHEAD_MS : ENGINE_DEFAULTS.stepOverheadMs);
-  const hostKvGib = num(opts, 'hostKvGib');
-  const seed = num(opts, 'seed') ?? 0;
-
-  const policyOpt = (opts.policy as string | undefined) ?? 'all';
-  const policies: ComparedPolicy[] = [];
-  for (const p of policyOpt.split(',').map((x) => x.trim())) {
-    if (p === 'all') policies.push('orbitflow', ...BASELINE_POLICIES);
-    else if (p === 'ablation') policies.push(...ABLATION_LADDER);
-    else if (isControllerVariant(p) || isBaselinePolicy(p)) policies.push(p);
-    else throw usageError('--policy', `expected orbitflow, all, ablation, ${ABLATION_LADDER.filter((v) => v !== 'orbitflow').join(', ')} or one of ${BASELINE_POLICIES.join(', ')} (comma-separated); got '${p}'`);
-  }
   const base = sloBaseMs(cost, budgetBlocks, maxNumSeqs);
-  const tpotSloMs = num(opts, 'tpotSloMs');
-  const sloScale = num(opts, 'sloScale') ?? DEFAULT_SLO_SCALE;
-  if (tpotSloMs !== undefined && tpotSloMs <= 0) throw usageError('--tpot-slo-ms', 'must be > 0');
-  if (sloScale <= 0) throw usageError('--slo-scale', 'must be > 0');
   const sloMs = tpotSloMs ?? sloScale * base;
   const sloSource = tpotSloMs !== undefined ? '--tpot-slo-ms' : `${sloScale} × all-on-GPU step at the budget's token capacity (${base.toFixed(2)} ms, batch ${maxNumSeqs})`;
 
-  const pausePolicy = opts.pausePolicy as string | undefined;
-  if (pausePolicy !== undefined && !(PAUSE_POLICIES as readonly string[]).includes(pausePolicy)) {
-    throw usageError('--pause-policy', `expected one of ${PAUSE_POLICIES.join(', ')}; got '${pausePolicy}'`);
-  }
-
-  const traceOpts = traceOptionsFrom(opts);
   const opened = openTrace(traceFile, traceOpts);
   const requests: TraceRequest[] = [];
   for await (const r of opened.requests()) requests.push(r);
   const readStats = opened.stats();
   if (requests.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_EMPTY', `${traceFile}: no requests (after window/limit/filters)`, { context: { file: traceFile } });
 
+  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
+  // Checked and created before the simulation, so a bad --out never costs a run.
+  if (outDir) prepareOutputDir(outDir, '--out');
+  const reports = reportTargets(opts.report, outDir);
   const json = Boolean(opts.json);
   const progress = (line: string): void => err(ctx, line);
   if (!json) out(ctx, provenanceLine(loaded.profile));
   progress(`simulating ${requests.length} requests of ${traceFile} under ${policies.join(', ')} (virtual time)`);
-  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
   const result = await comparePolicies(requests, {
     cost,
     budgetBlocks,
@@ -139,6 +69,7 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       clockMs: ctx.clockMs,
     }),
     recordTimeline: outDir !== undefined,
+    recordUsage: reports.length > 0,
     clockMs: ctx.clockMs,
     continueOnError: policies.length > 1,
     onPolicyDone: (r) => progress(`  ${r.policy}: ${r.completed}/${r.requests} completed, ${r.steps} steps, ${r.simulation_wall_s?.toFixed(2)} s`),
@@ -180,7 +111,6 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     notes: result.notes,
   };
   if (outDir) {
-    mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
     const lines: string[] = [];
     for (const t of result.timelines) {
@@ -189,11 +119,13 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
     writeFileSync(join(outDir, 'placements.jsonl'), lines.length > 0 ? `${lines.join('\n')}\n` : '');
     progress(`wrote ${join(outDir, 'comparison.json')} and ${join(outDir, 'placements.jsonl')} (${lines.length} plans)`);
   }
+  const ladder = String(opts.policy ?? '').split(',').some((p) => p.trim() === 'ablation') ? ABLATION_LADDER : undefined;
+  await writeReports(ctx, reports, () => buildTraceReport({ comparison, usage: result.usage, ladder, command: ['orbitflow', ...ctx.argv.slice(2)] }));
   if (json) {
     out(ctx, JSON.stringify(comparison, null, 2));
     return;
   }
   out(ctx, `trace ${traceFile}: ${requests.length} requests; model ${model.id}; GPU KV ${budgetBlocks} blocks (${comparison.engine.budget_gib.toFixed(2)} GiB); max-num-seqs ${maxNumSeqs}; noise CV ${noiseCv}; seed ${seed}`);
   out(ctx, `SLO S = ${sloMs.toFixed(2)} ms/token (${sloSource})`);
-  out(ctx, renderTable(result.rows));
+  out(ctx, renderPolicyTable(result.rows));
 }

@@ -22,6 +22,10 @@ import { ABLATION_LADDER } from '../controller/variants.js';
 import { parseSolverLatency, type SolverLatency } from '../controller/solve-latency.js';
 import { runPlanAgainst } from './plan-against.js';
 import { addTraceOptions } from './trace-options.js';
+import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
+import { buildBatchReport } from '../report/batch-report.js';
+import { runPlanSweep } from './plan-sweep.js';
+import { SWEEP_KEYS } from '../engine/sweep-axes.js';
 
 interface PlanOptions {
   model?: string;
@@ -40,6 +44,7 @@ interface PlanOptions {
   windowSteps: number;
   pausePolicy: PausePolicy;
   out?: string;
+  report?: string;
   json: boolean;
   seed: number;
 }
@@ -123,6 +128,7 @@ async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
     }
   }
   ctx.stdout.write(o.json ? json : planToText(report));
+  await writeReports(ctx, reportTargets(o.report, undefined), () => buildBatchReport(report, cost, ['orbitflow', ...ctx.argv.slice(2)]));
 }
 
 function solverLatencyOption(v: string): SolverLatency {
@@ -157,16 +163,31 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .option('--step-overhead-ms <ms>', `--trace: fixed per-step cost of the simulated engine, ms (default ${ENGINE_DEFAULTS.stepOverheadMs})`, nonNegativeNumber)
     .addOption(new Option('--solver-latency <mode>', '--trace: what each controller solve costs in virtual time: model (a deterministic function of the work it did), measured (this machine\'s wall time: not reproducible), or a fixed number of ms (0 = instantaneous)').argParser(solverLatencyOption).default({ mode: 'model' }, 'model'))
     .option('--host-kv-gib <GiB>', `--trace: host KV capacity of the simulated engine, GiB (default ${ENGINE_DEFAULTS.hostKvGib})`, positiveNumber)
-    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json and placements.jsonl (the offline plans)')
+    .option('--out <path>', 'also write the orbitflow.plan/v1 JSON to this FILE; with --trace, a DIR for comparison.json, placements.jsonl (the offline plans) and report.html')
+    .option('--report <file>', 'also write a self-contained HTML report to FILE: with --batch a requests × layers heat map of each placement and the step time per layer; with --trace every policy side by side and GPU KV use / H2D traffic over time (also report.html in --out DIR)')
     .option('--json', 'print only the orbitflow.plan/v1 JSON on stdout', false)
     .option('--against <dir>', "--trace: simulate the very requests of that replay (its --out DIR; same trace options) and print predicted vs measured (orbitflow.validation/v1 with --json); --policy is then the endpoint's (default gpu-only, a stock vLLM)")
-    .option('--assert <expr>', "--against: CI gate on a validation key, repeatable, e.g. 'tpot_p50_error<=0.05'; a failure exits 1", collect);
+    .option('--assert <expr>', "--against: CI gate on a validation key, repeatable, e.g. 'tpot_p50_error<=0.05'; a failure exits 1", collect)
+    .option('--sweep <key=values>', `--trace: simulate every value, e.g. gpu-kv-gib=2,4,8,16 (keys: ${SWEEP_KEYS.join(', ')}); twice for a grid; prints orbitflow.sweep/v1 (sweep.json with --out DIR)`, collect)
+    .option('--target <clauses>', "--sweep: per policy the least swept value (most, for rate-scale) meeting every clause, e.g. 'tbt>=0.9,tpot>=0.9'")
+    .option('--jobs <n>', '--sweep: simulations at once, on worker threads (default: the number of cores)', positiveInt);
   addTraceOptions(cmd);
   cmd.action(async (opts: PlanOptions & Record<string, unknown>, command: Command) => {
     if (opts.assert !== undefined && opts.against === undefined) throw usageError('--assert', 'gates a validation: give --trace TRACE --against DIR');
+    if (opts.report !== undefined && opts.against !== undefined) throw usageError('--report', 'reports a --batch plan or a --trace comparison, not a validation (--against)');
+    checkReportTargets(opts.report);
     if (opts.against !== undefined) {
+      if (opts.sweep !== undefined) throw usageError('--sweep', 'does not go with --against (a validation replays one configuration)');
       if (opts.trace === undefined) throw usageError('--against', 'needs --trace TRACE (the trace the replay ran, with its options)');
       await runPlanAgainst(opts, ctx, command.getOptionValueSource('policy') !== 'default');
+      return;
+    }
+    for (const [key, flag] of [['target', '--target'], ['jobs', '--jobs']] as const) {
+      if (opts[key] !== undefined && opts.sweep === undefined) throw usageError(flag, 'goes with --trace TRACE --sweep KEY=v1,v2,…');
+    }
+    if (opts.sweep !== undefined) {
+      if (opts.trace === undefined) throw usageError('--sweep', 'needs --trace TRACE');
+      await runPlanSweep(opts, ctx, (option) => command.getOptionValueSource(option) === 'cli');
       return;
     }
     if (opts.trace !== undefined) {

@@ -126,6 +126,7 @@ export async function attachController(o: AttachOptions): Promise<AttachedContro
           callTimeouts: loop.callTimeouts,
           callErrors: loop.putErrors + loop.stateErrors,
           eventsSeen: loop.eventsSeen,
+          startedMs,
         },
         { requests: before.length, before: dist(before), after: dist(after) },
       );

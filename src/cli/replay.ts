@@ -23,6 +23,9 @@ import { runReplayWorkers } from '../replay/run-workers.js';
 import { capShare, shareOf } from '../replay/shard.js';
 import { unixToHrMs } from '../replay/clock.js';
 import { addScaleOptions, scalePlanFrom, type ScalePlan } from './replay-scale.js';
+import type { RequestRecord } from '../replay/request-record.js';
+import { buildReplayReport, type ReplayRun } from '../report/replay-report.js';
+import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
 import { formatProgressLine } from '../ui/progress-line.js';
 import { formatRunSummary, runSummaryMarkdown } from '../ui/run-summary.js';
 import type { LiveView } from '../ui/live-view.js';
@@ -34,10 +37,11 @@ import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
 import type { EnginePolicyName } from '../engine/types.js';
 import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
-import type { Profile } from '../core/profile-format.js';
+import { provenanceLine, type Profile } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
 import { controllerOff } from '../controller/run-report.js';
+import { formatComparison, type CompareRow } from '../ui/compare-table.js';
 import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
 import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
 
@@ -57,6 +61,7 @@ interface ReplayCliOptions {
   goodput?: string[];
   percentiles: string;
   out?: string;
+  report?: string;
   assert?: string[];
   maxErrorRate: number;
   maxScheduleLagMs: number;
@@ -98,8 +103,9 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--deposit', 'also score TBT attainment with Token-Deposit (OrbitFlow §7.2); needs a tbt SLO', false)
     .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
     .option('--percentiles <list>', 'percentiles reported for TTFT, TPOT, ITL, E2EL and TBT, comma-separated', '50,99')
-    .option('--out <dir>', 'write result.json, requests.jsonl and summary.md into DIR (created if missing)')
+    .option('--out <dir>', 'write result.json, requests.jsonl, summary.md and report.html into DIR (created if missing)')
     .option('--save-detailed', "add vLLM's per-request lists to the result: input_lens, output_lens, ttfts, itls, start_times, latencies, errors (seconds, as vLLM writes them)", false)
+    .option('--report <file>', 'also write a self-contained HTML report (charts of latency CDFs, load, schedule lag, SLO attainment, controller, telemetry; --compare runs overlaid) to FILE')
     .option('--assert <expr>', "CI gate on a numeric result key, repeatable, e.g. 'p99_ttft_ms<=500', 'slo_attainment.tpot>=0.9' (operators < <= > >= ==); a failure exits 1 (default: none)", collect)
     .option('--max-error-rate <f>', 'a run whose failed/issued fraction exceeds F is marked degraded (exit 4)', fraction, 0.05)
     .option('--max-schedule-lag-ms <ms>', "a run whose p99 schedule lag (client's own lateness sending a request) exceeds MS is marked degraded (exit 4)", positiveNumber, 10)
@@ -139,6 +145,7 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   };
   if (opts.deposit && parsed.slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
 
+  if (opts.dryRun && opts.report !== undefined) throw usageError('--report', 'a --dry-run sends nothing, so there is nothing to chart; leave out one of them');
   if (opts.dryRun) {
     await dryRun(ctx, traceFile, parsed.traceOpts, opts.json);
     return;
@@ -148,22 +155,48 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   const scale = scalePlanFrom(opts, ctx, Date.now());
   // Before anything is read or sent: a run must never end unable to keep what it measured.
   if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
+  checkReportTargets(opts.report);
   const run = await prepareRun(ctx, traceFile, opts, parsed, scale);
+  // The HTML report: written at the end, or at once when a run is interrupted (finished work is kept).
+  const runs: ReplayRun[] = [];
+  const targets = reportTargets(opts.report, opts.out);
+  const report = (): Promise<void> =>
+    writeReports(ctx, targets, () =>
+      buildReplayReport(
+        {
+          primary: runs[0],
+          compare: runs.slice(1),
+          context: reportContext(opts, embedded),
+          comparisonText: runs.length > 1 ? formatComparison(runs.map((r) => ({ policy: r.label, result: r.result }))) : undefined,
+        },
+        { maxScheduleLagMs: opts.maxScheduleLagMs },
+      ),
+    );
+  const onRun = async (label: string, r: ReplayRun['result'], records: readonly RequestRecord[]): Promise<void> => {
+    runs.push({ label, result: r, records });
+    if (r.interrupted) await report();
+  };
   const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
   let result: RunResult;
   try {
-    result = await replayOnce(ctx, traceFile, opts, parsed, run, embedded, embedded ? embedded.server.url : opts.endpoint!, true);
+    result = await replayOnce(ctx, traceFile, opts, parsed, run, embedded, embedded ? embedded.server.url : opts.endpoint!, true, (r, records) =>
+      onRun(comparePolicies.length > 0 ? 'orbitflow (controller)' : 'this run', r, records),
+    );
   } finally {
     await embedded?.server.close();
   }
-  if (result.interrupted || comparePolicies.length === 0) return;
+  if (result.interrupted) return;
+  if (comparePolicies.length === 0) {
+    await report();
+    return;
+  }
   const rows: CompareRow[] = [{ policy: 'orbitflow (controller)', result }];
   for (const policy of comparePolicies) {
     const engine = await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed), policy);
     ctx.stderr.write(`orbitflow: --compare: ${engine.description}\n`);
     try {
-      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, run, engine, engine.server.url, false);
+      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, run, engine, engine.server.url, false, (x, records) => onRun(policy, x, records));
       rows.push({ policy, result: r });
       if (r.interrupted) break;
     } finally {
@@ -171,6 +204,14 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
     }
   }
   await write(opts.json ? ctx.stderr : ctx.stdout, formatComparison(rows));
+  if (!rows[rows.length - 1].result.interrupted) await report();
+}
+
+/** The report's header lines the result does not hold: which engine ran, on which profile. */
+function reportContext(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): Array<[string, string]> {
+  if (embedded) return [['Engine', embedded.description]];
+  if (typeof opts.profile === 'string') return [['Controller profile', provenanceLine(loadProfile(opts.profile).profile)]];
+  return [];
 }
 
 function embeddedOptions(opts: ReplayCliOptions, seed: number): EmbeddedEngineOptions {
@@ -257,6 +298,7 @@ async function replayOnce(
   embedded: EmbeddedEngine | null,
   endpointUrl: string,
   primary: boolean,
+  onRun?: (result: RunResult, records: readonly RequestRecord[]) => Promise<void>,
 ): Promise<RunResult> {
   const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
   const { requests, format, traceSha, prompt, headers } = run;
@@ -367,7 +409,10 @@ async function replayOnce(
       result.degraded = true;
       result.degraded_reasons.push(`--controller on, but the controller turned off mid-run (${turnedOff.reason})`);
     }
-    if (!primary) return result;
+    if (!primary) {
+      await onRun?.(result, outcome.records);
+      return result;
+    }
     result.assertions = checkAssertions(asserts, result);
     // The summary first: a failing write must never hide the result.
     await emit(ctx, result, opts.json);
@@ -378,6 +423,7 @@ async function replayOnce(
       await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
       ctx.finishing = null;
     }
+    await onRun?.(result, outcome.records);
     return result;
   })();
   return finished;
@@ -426,36 +472,6 @@ async function startController(
   if (!controller) return say(`${endpointUrl} does not speak the OrbitFlow control protocol (GET /orbitflow/v1/state)`);
   ctx.stderr.write(`orbitflow: controller on: planning for ${inputs.model.id} with profile ${inputs.profile.id}\n`);
   return { controller };
-}
-
-interface CompareRow {
-  policy: string;
-  result: RunResult;
-}
-
-/** The wall-clock comparison table of `--compare`. */
-function formatComparison(rows: readonly CompareRow[]): string {
-  const pct = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-  const num = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
-  const head = ['policy', 'TPOT att', 'TBT att (requests)', 'TBT att (tokens)', 'TBT att (tokens, TD)', 'p99 TBT ms', 'mean TPOT ms', 'mean TTFT ms', 'out tok/s', 'failed'];
-  const body = rows.map(({ policy, result: r }) => {
-    const att = r.slo_attainment;
-    return [
-      policy,
-      pct(att?.tpot),
-      pct(att?.tbt),
-      pct(att?.tbt_tokens?.attainment_no_td),
-      pct(att?.tbt_tokens?.attainment_td),
-      num(r.tbt_ms.p99),
-      num(r.mean_tpot_ms as number),
-      num(r.mean_ttft_ms as number),
-      num(r.output_throughput as number),
-      String(r.failed),
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return `\nComparison on the embedded engine (same trace, same seed; wall clock):\n${[line(head), ...body.map(line)].join('\n')}\n`;
 }
 
 function startInk(ctx: CliContext, title: string, snapshot: Parameters<typeof import('../ui/live-view.js').startLiveView>[2], onQuit: () => void): Promise<LiveView> {

@@ -198,7 +198,7 @@ export class Controller {
   private maxPausedMs = 0;
   private pausesIssued = 0;
   private resumesIssued = 0;
-  private lastStepMs = 0;
+  private lastDecodeStepMs = 0;
   private lastObservedMs = 0;
   private solveWallMs = 0;
   private admittingNext = false;
@@ -248,7 +248,8 @@ export class Controller {
 
   /** Feed one engine step. Returns the trigger that started a solve, if one did. */
   observe(obs: StepObservation): Trigger | null {
-    this.lastStepMs = obs.stepMs;
+    // A prefill step is no measure of a decode slot's worth or of the time a decision has.
+    if (obs.kind === 'decode') this.lastDecodeStepMs = obs.stepMs;
     this.lastObservedMs = obs.nowMs;
     this.trackPauses(obs);
     this.prefillShare.observe(obs.kind, obs.stepMs);
@@ -383,7 +384,7 @@ export class Controller {
       freeSeqs: admission ? obs.maxNumSeqs! - landing.length : 0,
       admission: admission
         ? {
-            holdCost: this.pacer.price(this.goodput.ratePerMs(obs.nowMs), this.lastStepMs, batch, obs.nowMs),
+            holdCost: this.pacer.price(this.goodput.ratePerMs(obs.nowMs), this.lastDecodeStepMs, batch, obs.nowMs),
             prefillOverheadMs: this.cfg.stepOverheadMs,
             maxCandidates: this.cfg.admissionCandidates,
             outputRatePerMs: this.goodput.outputRatePerMs(obs.nowMs),
@@ -393,7 +394,7 @@ export class Controller {
       sloMargin: this.margin.value,
       budgetBlocks: this.cfg.budgetBlocks,
       windowSteps: this.cfg.windowSteps,
-      timeLimitMs: this.cfg.timeLimitMs === 0 ? 0 : Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastStepMs || this.cfg.timeLimitMs))),
+      timeLimitMs: this.cfg.timeLimitMs === 0 ? 0 : Math.max(1, Math.min(this.cfg.timeLimitMs, this.cfg.solveBudgetFraction * (this.lastDecodeStepMs || this.cfg.timeLimitMs))),
       pausePolicy: this.cfg.pausePolicy,
       computeScale: this.drift.computeScale,
       bandwidthScale: this.drift.bandwidthScale,

@@ -58,6 +58,8 @@ export interface ControllerOn {
 
 export interface ControllerActionRow {
   seq: number;
+  /** Seconds after the controller started (moments before the run's start): the HTML report's time axis. */
+  solved_at_s: number;
   trigger: string;
   based_on_step: number;
   applied_at_step: number | null;
@@ -82,6 +84,8 @@ export interface ControlPlaneCounts {
   callTimeouts: number;
   callErrors: number;
   eventsSeen: number;
+  /** The controller's start on its clock (ms): actions are timed from it. */
+  startedMs: number;
 }
 
 export function controllerOff(reason: string): ControllerOff {
@@ -132,6 +136,7 @@ export function controllerRunReport(
     events_seen: wire.eventsSeen,
     actions: actions.map((a) => ({
       seq: a.seq,
+      solved_at_s: Math.round(a.solvedAtMs - wire.startedMs) / 1000,
       trigger: a.trigger,
       based_on_step: a.basedOnStep,
       applied_at_step: a.appliedAtStep,

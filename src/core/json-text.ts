@@ -11,18 +11,28 @@ export function parseJsonText(text: string, file: string, code: ErrorCode): unkn
   }
 }
 
-/** 1-based line of the first JSON syntax error (Node's message does not always carry a position). */
-export function jsonErrorLine(text: string): number {
+/**
+ * The one JSON-text scanner: walks `text` as JSON, calling `onValue(path, line)` for every value
+ * down to `maxDepth` (paths like `requests[3].context_tokens`, 1-based lines), and throws the
+ * 1-based line of the first syntax error as a number.
+ */
+function scanJson(text: string, onValue?: (path: string, line: number) => void, maxDepth = Infinity): void {
   let i = 0;
-  const lineAt = (k: number): number => text.slice(0, k).split('\n').length;
-  const ws = (): void => {
-    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
-  };
+  let line = 1;
   const fail = (): never => {
-    throw lineAt(i);
+    throw line;
   };
-  const str = (): void => {
+  const ws = (): void => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 10) line++;
+      else if (c !== 32 && c !== 9 && c !== 13) break;
+      i++;
+    }
+  };
+  const str = (): string => {
     if (text[i] !== '"') fail();
+    const start = i;
     i++;
     while (i < text.length && text[i] !== '"') {
       if (text.charCodeAt(i) < 0x20) fail();
@@ -30,9 +40,11 @@ export function jsonErrorLine(text: string): number {
     }
     if (i >= text.length) fail();
     i++;
+    return onValue ? (JSON.parse(text.slice(start, i)) as string) : '';
   };
-  const value = (): void => {
+  const value = (path: string, depth: number): void => {
     ws();
+    if (onValue && depth <= maxDepth) onValue(path, line);
     const c = text[i];
     if (c === '{' || c === '[') {
       const close = c === '{' ? '}' : ']';
@@ -42,15 +54,17 @@ export function jsonErrorLine(text: string): number {
         i++;
         return;
       }
-      for (;;) {
+      for (let index = 0; ; index++) {
+        let child = `${path}[${index}]`;
         if (c === '{') {
           ws();
-          str();
+          const key = str();
+          child = path ? `${path}.${key}` : key;
           ws();
           if (text[i] !== ':') fail();
           i++;
         }
-        value();
+        value(child, depth + 1);
         ws();
         if (text[i] === ',') {
           i++;
@@ -61,18 +75,33 @@ export function jsonErrorLine(text: string): number {
         return;
       }
     }
-    if (c === '"') return str();
+    if (c === '"') {
+      str();
+      return;
+    }
     const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
     if (!m) fail();
     i += m![0].length;
   };
+  value('', 0);
+  ws();
+  if (i < text.length) fail();
+}
+
+/** 1-based line of the first JSON syntax error (Node's message does not always carry a position). */
+export function jsonErrorLine(text: string): number {
   try {
-    value();
-    ws();
-    if (i < text.length) fail();
+    scanJson(text);
   } catch (line) {
     if (typeof line === 'number') return line;
     throw line;
   }
-  return lineAt(text.length);
+  return text.split('\n').length;
+}
+
+/** Line of every value of a valid JSON text down to `maxDepth`, keyed by path, so a field error can name its line. */
+export function jsonValueLines(text: string, maxDepth = 3): Map<string, number> {
+  const lines = new Map<string, number>();
+  scanJson(text, (path, line) => lines.set(path, line), maxDepth);
+  return lines;
 }

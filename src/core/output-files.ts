@@ -58,6 +58,27 @@ export function prepareOutputDir(dir: string, option: string): void {
   }
 }
 
+/**
+ * Checks an output FILE before a run: its directory is made and proven writable (as with
+ * prepareOutputDir), and the path itself is not a directory or anything but a regular file.
+ * Nothing is written to `file` itself until the run's end (atomically).
+ */
+export function prepareOutputFile(file: string, option: string): void {
+  const abs = resolve(file);
+  if (file === '' || file.endsWith('/')) throw outError(option, file, 'expected a file name, got a directory');
+  let st;
+  try {
+    st = statSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw outError(option, file, 'a parent of it is not a directory', e);
+    if (code !== 'ENOENT') throw outError(option, file, `cannot use it (${errnoText(e)})`, e);
+  }
+  if (st?.isDirectory()) throw outError(option, file, 'is a directory (give a file name, e.g. report.html)');
+  if (st && !st.isFile()) throw outError(option, file, 'exists and is not a regular file');
+  prepareOutputDir(dirname(abs), option);
+}
+
 /** Temp files being written now: removed by `removeUnfinishedSync()` when the process must stop mid-write. */
 const unfinished = new Set<string>();
 

@@ -3,7 +3,7 @@ import { kvBytesPerBlock, kvBytesPerTokenLayer, blocksPerLayer, weightBytesPerLa
 import type { Placement } from '../core/placement.js';
 import { GIB } from '../core/units.js';
 import type { DecodeFit, Profile } from '../core/profile-format.js';
-import { closedFormStep } from './step-time.js';
+import { closedFormStep, layerStallMs } from './step-time.js';
 import { TransferCurve } from './transfer-curve.js';
 
 export interface CostModelOptions {
@@ -149,6 +149,12 @@ export class CostModel {
     const { comm, bytes } = this.layerTransferMs(reqs);
     const k = closedFormStep(comm, this.layers, tc);
     return { totalMs: k.stepMs, computeMs: this.layers * tc, stallMs: k.stallMs, transferMs: k.transferMs, bytesMoved: bytes, layerComputeMs: tc };
+  }
+
+  /** The closed-form step split per layer: compute t_c of every layer, and what each layer waited on copies. */
+  layerSplit(reqs: readonly StepRequest[]): { layerComputeMs: number; layerStallMs: Float64Array } {
+    const tc = this.layerComputeMs(reqs.length, totalContext(reqs));
+    return { layerComputeMs: tc, layerStallMs: layerStallMs(this.layerTransferMs(reqs).comm, this.layers, tc) };
   }
 
   /**

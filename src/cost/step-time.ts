@@ -44,3 +44,20 @@ export function stepRowValues(comm: ArrayLike<number>, layers: number, tcMs: num
   }
   return out;
 }
+
+/**
+ * The same step layer by layer: layer j starts once layer j − 1 is done and its copies (D_j) have
+ * landed, so it waits stall_j = max(0, D_j − end_{j−1}); Σ stall_j is the closed form's stallMs
+ * (end_{L−1} = L·t_c + Σ stall_j = T). What the plan --batch report draws per layer.
+ */
+export function layerStallMs(comm: ArrayLike<number>, layers: number, tcMs: number): Float64Array {
+  const stall = new Float64Array(layers);
+  let cum = 0;
+  let end = 0;
+  for (let j = 0; j < layers; j++) {
+    cum += comm[j];
+    stall[j] = Math.max(0, cum - end);
+    end += stall[j] + tcMs;
+  }
+  return stall;
+}

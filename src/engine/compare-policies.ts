@@ -5,6 +5,7 @@ import type { TraceRequest } from '../core/trace-request.js';
 import { scoreSlo } from './slo-scoring.js';
 import type { PlacementDriver, TimelineEntry } from './types.js';
 import { runVirtual, type VirtualRunResult } from './virtual-run.js';
+import { UsageRecorder, type UsageSeries } from './usage-series.js';
 
 /** A baseline, or a name the driver factory turns into a PlacementDriver (orbitflow and its ablations). */
 export type ComparedPolicy = string;
@@ -23,6 +24,8 @@ export interface ComparisonSetup {
   /** Makes the placement driver of each non-baseline policy (a fresh one per run). */
   driverFor?: (policy: string) => PlacementDriver | undefined;
   recordTimeline?: boolean;
+  /** Also keep each policy's GPU KV use and H2D traffic over time (the HTML report's curves). */
+  recordUsage?: boolean;
   /** A monotonic ms clock to time each simulation (the CLI passes one; pure callers may omit it). */
   clockMs?: () => number;
   /** Called when a policy finishes (progress lines). */
@@ -76,6 +79,8 @@ export interface PolicyRow {
 export interface ComparisonResult {
   rows: PolicyRow[];
   timelines: { policy: ComparedPolicy; entries: TimelineEntry[] }[];
+  /** With `recordUsage`: one series per simulated policy. */
+  usage: { policy: ComparedPolicy; series: UsageSeries }[];
   notes: string[];
 }
 
@@ -156,10 +161,12 @@ export function rowFromRun(policy: ComparedPolicy, run: VirtualRunResult, sloMs:
 export async function comparePolicies(trace: readonly TraceRequest[], s: ComparisonSetup): Promise<ComparisonResult> {
   const rows: PolicyRow[] = [];
   const timelines: ComparisonResult['timelines'] = [];
+  const usage: ComparisonResult['usage'] = [];
   const notes: string[] = [];
   for (const policy of s.policies) {
     const t0 = s.clockMs?.();
     let run: VirtualRunResult;
+    const recorder = s.recordUsage ? new UsageRecorder(s.budgetBlocks) : null;
     try {
       const baseline = isBaselinePolicy(policy);
       const driver = baseline ? undefined : s.driverFor?.(policy);
@@ -174,7 +181,7 @@ export async function comparePolicies(trace: readonly TraceRequest[], s: Compari
         seed: s.seed,
         stepOverheadMs: s.stepOverheadMs,
         recordTimeline: s.recordTimeline,
-      }, { driver });
+      }, { driver, onStep: recorder ? (b) => recorder.onStep(b) : undefined });
     } catch (e) {
       if (!s.continueOnError) throw e;
       notes.push(`${policy}: not simulated (${(e as Error).message})`);
@@ -184,7 +191,8 @@ export async function comparePolicies(trace: readonly TraceRequest[], s: Compari
     const row = rowFromRun(policy, run, s.sloMs, simS);
     rows.push(row);
     if (s.recordTimeline) timelines.push({ policy, entries: run.timeline });
+    if (recorder) usage.push({ policy, series: recorder.series() });
     s.onPolicyDone?.(row);
   }
-  return { rows, timelines, notes };
+  return { rows, timelines, usage, notes };
 }

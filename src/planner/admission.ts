@@ -63,6 +63,14 @@ export interface AdmissionVerdict {
   held: number;
 }
 
+/**
+ * How much prefills stretch a decode gap: the engine spends a share ρ of its time in prefill, so
+ * over a request's remaining decode its gaps average T / (1 − ρ).
+ */
+export function prefillStretch(settings: Pick<AdmissionSettings, 'prefillShare'>): number {
+  return 1 / Math.max(0.05, 1 - settings.prefillShare);
+}
+
 /** Prefill time of a group of prompts in one step. */
 export function groupPrefillMs(cost: CostModel, group: readonly WaitingRequest[], overheadMs: number): number {
   let ms = overheadMs;
@@ -143,7 +151,9 @@ export function decideAdmission(
     holdSteps: action === 'hold' ? holdSteps : 0,
     held: action === 'hold' ? k : 0,
   });
-  if (!canGrow) return verdict('admit', 'the next finish would let no one else join: waiting gains nothing');
+  // Nobody more could join at the next finish, but the batch that a prefill now would break may
+  // have finished by then: hold exactly when that breakage costs more than the hold.
+  if (!canGrow) return now > hold ? verdict('hold', 'the interruption costs more than a hold until the next finish') : verdict('admit', 'the next finish would let no one else join: waiting gains nothing');
   // Admitted now, they would be interrupted again by the next group's prefill.
   let again = 0;
   const nextPrefill = waiting.length > k ? groupPrefillMs(cost, [waiting[k]], settings.prefillOverheadMs) : prefill;

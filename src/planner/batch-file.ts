@@ -1,6 +1,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { inputError } from '../core/errors.js';
-import { parseJsonText } from '../core/json-text.js';
+import { jsonValueLines, parseJsonText } from '../core/json-text.js';
 import type { PlanRequest } from './types.js';
 
 /**
@@ -23,73 +23,6 @@ export function detectBatchFormat(file: string, text: string): BatchFormat {
 export function parseBatchFile(file: string, text: string): PlanRequest[] {
   return detectBatchFormat(file, text) === 'json' ? parseBatchJson(file, text) : parseBatchCsv(file, text);
 }
-
-/**
- * Line of every value of a valid JSON text, keyed by path (`requests[3].context_tokens`), so a
- * field error can name its line. Only walks text that JSON.parse already accepted.
- */
-function jsonValueLines(text: string, maxDepth = 3): Map<string, number> {
-  const lines = new Map<string, number>();
-  let i = 0;
-  let line = 1;
-  const ws = (): void => {
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c === 10) line++;
-      else if (c !== 32 && c !== 9 && c !== 13) break;
-      i++;
-    }
-  };
-  const str = (): string => {
-    const start = i;
-    i++;
-    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  const value = (path: string, depth: number): void => {
-    ws();
-    if (depth <= maxDepth) lines.set(path, line);
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      ws();
-      if (text[i] === close) {
-        i++;
-        return;
-      }
-      for (let index = 0; ; index++) {
-        ws();
-        let child: string;
-        if (c === '{') {
-          const key = str();
-          ws();
-          i++; // ':'
-          child = path ? `${path}.${key}` : key;
-        } else {
-          child = `${path}[${index}]`;
-        }
-        value(child, depth + 1);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        i++; // close
-        return;
-      }
-    }
-    if (c === '"') {
-      str();
-      return;
-    }
-    while (i < text.length && !',]} \t\r\n'.includes(text[i])) i++;
-  };
-  value('', 0);
-  return lines;
-}
-
 
 interface RawRequest {
   where: (field: string) => { line: number | undefined; field: string };

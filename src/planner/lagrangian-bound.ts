@@ -60,14 +60,16 @@ export function lagrangianBound(inst: Instance, rows: readonly number[], staging
     gMin = Math.min(gMin, q.growthBlocks);
   }
   const lambdaHi = (2 * maxCopy) / Math.max(1, gMin);
-  const maximise = (): number => {
+  // The top of LB over λ, or the first value at least `enough` (every λ gives a valid bound).
+  const maximise = (enough: number): number => {
     let top = value(0);
-    if (slope <= 0) return top;
+    if (slope <= 0 || top >= enough) return top;
     let lo = 0;
     let hi = lambdaHi;
     for (let it = 0; it < BISECTION_STEPS; it++) {
       const mid = (lo + hi) / 2;
       top = Math.max(top, value(mid));
+      if (top >= enough) return top;
       if (slope > 0) lo = mid;
       else hi = mid;
     }
@@ -81,7 +83,7 @@ export function lagrangianBound(inst: Instance, rows: readonly number[], staging
     }
     for (const js of stagingLayers) {
       for (let k = 0; k < O; k++) stag[k] = inst.options[k].ind[js];
-      best = Math.max(best, (L - j) * tc + maximise());
+      best = Math.max(best, (L - j) * tc + maximise(enoughMs - (L - j) * tc));
       if (best >= enoughMs) return { boundMs: best, terms: evaluations * N * O };
     }
   }

@@ -1,5 +1,5 @@
 import { OrbitflowError } from '../core/errors.js';
-import { decideAdmission, fitsAllOnGpu, soloStepMs, type AdmissionCandidate, type AdmissionSettings, type AdmissionVerdict, type RunningRequest, type WaitingRequest } from './admission.js';
+import { decideAdmission, fitsAllOnGpu, prefillStretch, soloStepMs, type AdmissionCandidate, type AdmissionSettings, type AdmissionVerdict, type RunningRequest, type WaitingRequest } from './admission.js';
 import { violationThresholdMs } from './instance.js';
 import { addWork, emptyWork, planBatch } from './plan-batch.js';
 import type { BatchPlan, PlanInput, PlanRequest, SolveWork } from './types.js';
@@ -118,7 +118,7 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   // A request meets its SLO under a step time T when each step is within θ (TBT) and its TPOT
   // budget still holds: every remaining gap is T stretched by the prefills that will interrupt it
   // (the engine spends a share ρ of its time in prefill, so a decode gap averages T / (1 − ρ)).
-  const stretch = 1 / Math.max(0.05, 1 - settings.prefillShare);
+  const stretch = prefillStretch(settings);
   const tpotHolds = (r: RunningRequest, T: number): boolean => {
     const slo = sloOf(input, r);
     if (slo === undefined) return true;

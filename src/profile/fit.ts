@@ -1,3 +1,5 @@
+import { solveLinear } from '../core/linear-solve.js';
+
 /**
  * The decode-cost fit: per-layer time = base + per_seq · batch + per_token · Σ context, by least
  * squares over the probe's batch × context grid, with every coefficient held non-negative (a
@@ -28,34 +30,11 @@ export interface DecodeFitResult {
   points: number;
 }
 
-/** Solve A x = b (n ≤ 3) by Gaussian elimination with partial pivoting; null when singular. */
-function solveSmall(a: number[][], b: number[]): number[] | null {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let col = 0; col < n; col++) {
-    let piv = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r][col]) > Math.abs(m[piv][col])) piv = r;
-    if (Math.abs(m[piv][col]) < 1e-12) return null;
-    [m[col], m[piv]] = [m[piv], m[col]];
-    for (let r = col + 1; r < n; r++) {
-      const f = m[r][col] / m[col][col];
-      for (let k = col; k <= n; k++) m[r][k] -= f * m[col][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
-    x[r] = s / m[r][r];
-  }
-  return x;
-}
-
 /** Least squares on the chosen columns of X (each already scaled); null when they are collinear. */
 function leastSquares(x: number[][], y: number[], cols: number[]): number[] | null {
   const ata = cols.map((i) => cols.map((j) => x.reduce((s, row) => s + row[i] * row[j], 0)));
   const aty = cols.map((i) => x.reduce((s, row, r) => s + row[i] * y[r], 0));
-  return solveSmall(ata, aty);
+  return solveLinear(ata, aty);
 }
 
 export function fitDecodeLinear(samples: readonly DecodeSample[]): DecodeFitResult {

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readInputFile } from '../core/input-file.js';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { OrbitflowError, usageError } from '../core/errors.js';
@@ -124,14 +125,9 @@ function requireGpu(g: GpuCheck, device: number): Extract<GpuCheck, { kind: 'ok'
   }
 }
 
+/** A probe output goes through the one gate for file inputs (a regular file, bounded in size). */
 function readProbeFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new OrbitflowError('OF_PROFILE_PROBE_READ', `${file}: cannot read probe output (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      context: { file },
-    });
-  }
+  return readInputFile(file, { what: 'probe output', code: 'OF_PROFILE_PROBE_READ' });
 }
 
 /**

@@ -20,11 +20,21 @@ export type LatencyMetric = (typeof LATENCY_METRICS)[number];
  */
 export type VllmMetrics = Record<string, number | null>;
 
+/** The latency samples of vLLM's statistics, ms, as vLLM scores requests (vllm-view.ts): its successes only; TPOT of those with more than one token; ITL every gap between messages with choices. */
+export function latencySamples(records: readonly RequestRecord[]): Record<LatencyMetric, number[]> {
+  const out: Record<LatencyMetric, number[]> = { ttft: [], tpot: [], itl: [], e2el: [] };
+  for (const r of records) {
+    if (!vllmSuccess(r)) continue;
+    out.ttft.push(vllmTtftMs(r));
+    out.e2el.push(vllmE2elMs(r));
+    if (hasTpot(r)) out.tpot.push(vllmTpotMs(r));
+    const c = vllmMessageMs(r);
+    for (let k = 1; k < c.length; k++) out.itl.push(c[k] - c[k - 1]);
+  }
+  return out;
+}
+
 export function computeVllmMetrics(records: readonly RequestRecord[], durationS: number, percentiles: readonly number[], goodput?: GoodputSpec): VllmMetrics {
-  const ttfts: number[] = [];
-  const tpots: number[] = [];
-  const itls: number[] = [];
-  const e2els: number[] = [];
   let completed = 0;
   let failed = 0;
   let totalInput = 0;
@@ -36,23 +46,14 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
       continue;
     }
     completed++;
-    const n = outputTokens(r);
-    totalOutput += n;
+    totalOutput += outputTokens(r);
     totalInput += r.promptTokens;
-    const ttft = vllmTtftMs(r);
-    const e2el = vllmE2elMs(r);
-    const tpot = vllmTpotMs(r);
-    ttfts.push(ttft);
-    e2els.push(e2el);
-    if (hasTpot(r)) tpots.push(tpot);
-    const c = vllmMessageMs(r);
-    for (let k = 1; k < c.length; k++) itls.push(c[k] - c[k - 1]);
     if (goodput !== undefined) {
       // n ≤ 1 counts as TPOT 0 for goodput (vLLM).
       const ok =
-        (goodput.ttftMs === undefined || ttft <= goodput.ttftMs) &&
-        (goodput.tpotMs === undefined || tpot <= goodput.tpotMs) &&
-        (goodput.e2elMs === undefined || e2el <= goodput.e2elMs);
+        (goodput.ttftMs === undefined || vllmTtftMs(r) <= goodput.ttftMs) &&
+        (goodput.tpotMs === undefined || vllmTpotMs(r) <= goodput.tpotMs) &&
+        (goodput.e2elMs === undefined || vllmE2elMs(r) <= goodput.e2elMs);
       if (ok) good++;
     }
   }
@@ -69,7 +70,7 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
     output_throughput: rate(totalOutput),
     total_token_throughput: rate(totalInput + totalOutput),
   };
-  const series: Record<LatencyMetric, number[]> = { ttft: ttfts, tpot: tpots, itl: itls, e2el: e2els };
+  const series = latencySamples(records);
   for (const m of LATENCY_METRICS) {
     const dist = distribution(series[m], percentiles);
     out[`mean_${m}_ms`] = dist.mean;

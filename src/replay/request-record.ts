@@ -67,6 +67,8 @@ export interface RequestRecord {
   inputTokens: number;
   expectedOutputTokens: number;
   slo?: TraceRequest['slo'];
+  /** The trace's request class (e.g. the artifact's category), when it has one. */
+  class?: string;
   dueMs: number;
   /** When the pacer handed it to the client (sent at once, or queued behind --max-concurrency). */
   releasedMs: number;
@@ -105,6 +107,7 @@ export function createRecord(req: TraceRequest, dueMs: number): RequestRecord {
     inputTokens: req.inputTokens,
     expectedOutputTokens: req.outputTokens,
     slo: req.slo,
+    class: req.class,
     dueMs,
     releasedMs: Number.NaN,
     sentMs: Number.NaN,

@@ -1,3 +1,5 @@
+import { alignTable } from './text-table.js';
+
 /** One metric, predicted vs measured. */
 export interface ComparedMetricView {
   predicted: number;
@@ -45,9 +47,7 @@ export function validationTable(r: ValidationView): string {
   ];
   const rows = Object.entries(r.metrics).map(([k, m]) => [LABELS[k] ?? k, num(m.predicted), num(m.measured), pct(m.signed_error)]);
   const cols = ['metric', 'predicted', 'measured', 'error'];
-  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-  const body = [line(cols), ...rows.map(line)];
+  const body = [alignTable(cols, rows)];
   const mape = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
   const tail = [`per-request MAPE over ${r.requests_compared} requests: TTFT ${mape(r.ttft_mape)}, TPOT ${mape(r.tpot_mape)}`];
   for (const a of r.assertions) tail.push(`${a.passed ? 'PASS' : 'FAIL'} ${a.expr} (actual ${a.actual === null ? 'n/a' : +a.actual.toPrecision(6)})`);

@@ -103,3 +103,29 @@ test('controller: a request paused longer than maxPauseMs is never a victim agai
   assert.deepEqual(solver.calls[0].noPause, []);
   assert.deepEqual(solver.calls[1].noPause, ['p']);
 });
+
+test('controller: a prefill step is no measure of a decode slot: the hold price and the solve budget come from the last decode step', async () => {
+  const { c, solver } = controllerWith({ solveBudgetFraction: 1, timeLimitMs: 50 });
+  const a = req('a', 1000);
+  const waiting = [{ id: 'w', prefillTokens: 500, outputTokens: 64, arrivalMs: 0 }];
+  const obs = (n: number, kind: 'decode' | 'prefill', stepMs: number): StepObservation => {
+    c.onTokens('a', n * 20, 1);
+    return { ...step(n, [a]), kind, stepMs, maxNumSeqs: 16, waiting, batchIds: ['a'] };
+  };
+  c.observe(obs(1, 'decode', 8));
+  await c.idle();
+  c.observe(obs(2, 'decode', 8));
+  await c.idle();
+  // A 400 ms prefill admits b: the batch changed, and the solve it starts must price a slot at the
+  // 8 ms decode step, not at the prefill's.
+  const b = req('b', 500);
+  assert.equal(c.observe({ ...obs(3, 'prefill', 400), requests: [a, b], batchIds: ['a', 'b'] }), 'batch-changed');
+  await c.idle();
+  const last = solver.calls[solver.calls.length - 1];
+  assert.ok(last.admission, 'admission asked');
+  assert.ok(last.timeLimitMs <= 8, `solve budget ${last.timeLimitMs} ms from the decode step, not the prefill`);
+  // Three good tokens over 40 ms, two decoding: a slot-step is worth rate · 8 ms / 2 (400 ms with the prefill's step).
+  const atDecode = (3 / 40) * (8 / 2);
+  const price = last.admission.holdCost;
+  assert.ok(price > 0.5 * atDecode && price < 2 * atDecode, `hold price ${price}, expected ≈ ${atDecode.toFixed(3)} (not ${(atDecode * 50).toFixed(1)})`);
+});

@@ -93,3 +93,19 @@ test('a batch file with a UTF-8 byte-order mark plans like one without', async (
   assert.deepEqual(placements(withBom), placements(plain));
   assert.deepEqual(placements(withBomCsv), placements(plain));
 });
+
+test('profile --probe-output goes through the same gate: a FIFO is refused at once with exit 2', async () => {
+  const r = await runCli(['profile', '--probe-output', fifo], { timeoutMs: 15_000 });
+  assert.equal(r.code, 2, `exit ${r.code} ${r.signal}: ${r.stderr}`);
+  assert.equal(r.signal, null, 'it exited by itself, it was not killed');
+  const last = r.stderr.trimEnd().split('\n').at(-1)!;
+  assert.equal(last, `orbitflow: ${fifo}: cannot read probe output: a FIFO, not a regular file`);
+  assert.ok(!/\n\s+at /.test(r.stderr), 'no stack trace');
+});
+
+test('plan --trace --out that cannot be created is exit 2 before anything is simulated', async () => {
+  const r = await runCli(['plan', '--trace', join(REPO_ROOT, 'traces/sample-mooncake.jsonl'), '--profile', PROFILE, '--gpu-kv-gib', '2', '--out', '/proc/x'], { timeoutMs: 15_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^orbitflow: --out \/proc\/x: cannot create \/proc\/x/m);
+  assert.doesNotMatch(r.stderr, /simulating/);
+});

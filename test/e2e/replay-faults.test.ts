@@ -136,7 +136,7 @@ test('a second Ctrl-C while partial results are written waits for them: every fi
   assert.equal(lines.pop(), '', 'ends with a newline');
   assert.equal(lines.length, 100_000, 'one line per request, none cut off');
   assert.equal(JSON.parse(lines[99_999]).index, 99_999);
-  assert.deepEqual(readdirSync(out).sort(), ['requests.jsonl', 'result.json', 'summary.md']);
+  assert.deepEqual(readdirSync(out).sort(), ['report.html', 'requests.jsonl', 'result.json', 'summary.md']);
 });
 
 test('a third Ctrl-C aborts the write, says what was lost, and leaves no half-written file', async () => {

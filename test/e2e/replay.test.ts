@@ -137,6 +137,8 @@ test('replay: SIGINT writes the finished requests and exits 130', async () => {
   assert.ok(res.error_summary.by_cause.interrupted >= 1);
   const lines = readFileSync(join(out, 'requests.jsonl'), 'utf8').trim().split('\n');
   assert.equal(lines.length, 20);
+  // The HTML report of what finished is kept too.
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /\["Interrupted","yes: partial results"\]/);
 });
 
 test('replay --help documents every option with its default; --compare refuses an --endpoint', async () => {

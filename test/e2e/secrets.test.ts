@@ -92,7 +92,7 @@ test('an API key echoed by the server is in no output byte: --json stdout, stder
   assertNoKey('--json stdout', json.stdout);
   assertNoKey('stderr', json.stderr + text.stderr);
   assertNoKey('text summary', text.stdout);
-  assert.deepEqual(readdirSync(out).sort(), ['requests.jsonl', 'result.json', 'summary.md']);
+  assert.deepEqual(readdirSync(out).sort(), ['report.html', 'requests.jsonl', 'result.json', 'summary.md']);
   for (const f of readdirSync(out)) assertNoKey(f, readFileSync(join(out, f), 'utf8'));
 });
 

@@ -46,3 +46,26 @@ test('the step-time kernel is the CostModel, the instance evaluation and the heu
     }
   }
 });
+
+test('the per-layer split adds up to the closed form: Σ per-layer stalls is the stall, and each layer waits only on its own copies', () => {
+  const rng = createRng(7);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = rng.int(1, 12);
+    const requests = Array.from({ length: n }, (_, i) => ({ id: `r${i}`, contextTokens: rng.int(16, 30_000) }));
+    const inst = buildInstance(cost, requests, 10_000_000, 16);
+    const items = requests.map((q) => {
+      const o = inst.options[rng.int(0, inst.options.length - 1)];
+      return { contextTokens: q.contextTokens, placement: { distance: o.distance, offloaded: o.offloaded } };
+    });
+    const step = cost.stepTime(items);
+    const split = cost.layerSplit(items);
+    const stall = split.layerStallMs.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(stall - step.stallMs) <= 1e-9 * Math.max(1, step.totalMs), `trial ${trial}: Σ layer stalls ${stall} vs stall ${step.stallMs}`);
+    assert.ok(Math.abs(cost.layers * split.layerComputeMs - step.computeMs) <= 1e-9 * step.computeMs);
+    const offloaded = new Set(items.flatMap((x) => x.placement.offloaded));
+    split.layerStallMs.forEach((s, j) => {
+      assert.ok(s >= 0);
+      if (!offloaded.has(j)) assert.equal(s, 0, `trial ${trial}: layer ${j} has no copies but waits ${s} ms`);
+    });
+  }
+});

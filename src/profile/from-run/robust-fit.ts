@@ -1,3 +1,5 @@
+import { solveLinear } from '../../core/linear-solve.js';
+
 /**
  * Robust linear regression with non-negative coefficients: Huber's M-estimator by iteratively
  * re-weighted least squares (k = 1.345 robust standard deviations, the scale re-estimated each
@@ -22,28 +24,6 @@ export interface RobustFit {
 
 export const HUBER_K = 1.345;
 
-function solve(a: number[][], b: number[]): number[] | null {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]]);
-  for (let col = 0; col < n; col++) {
-    let piv = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r][col]) > Math.abs(m[piv][col])) piv = r;
-    if (Math.abs(m[piv][col]) < 1e-12) return null;
-    [m[col], m[piv]] = [m[piv], m[col]];
-    for (let r = col + 1; r < n; r++) {
-      const f = m[r][col] / m[col][col];
-      for (let k = col; k <= n; k++) m[r][k] -= f * m[col][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = m[r][n];
-    for (let k = r + 1; k < n; k++) s -= m[r][k] * x[k];
-    x[r] = s / m[r][r];
-  }
-  return x;
-}
-
 /** Exact NNLS of weighted least squares on scaled columns, over all 2^p supports. */
 function weightedNnls(x: Float64Array[], y: Float64Array, w: Float64Array): { coef: number[]; support: number[] } {
   const p = x.length;
@@ -67,7 +47,7 @@ function weightedNnls(x: Float64Array[], y: Float64Array, w: Float64Array): { co
     const cols = Array.from({ length: p }, (_, j) => j).filter((j) => mask & (1 << j));
     const coef = new Array<number>(p).fill(0);
     if (cols.length > 0) {
-      const sol = solve(cols.map((i) => cols.map((j) => gram[i][j])), cols.map((i) => xty[i]));
+      const sol = solveLinear(cols.map((i) => cols.map((j) => gram[i][j])), cols.map((i) => xty[i]));
       if (!sol || sol.some((v) => v < 0)) continue;
       cols.forEach((j, k) => (coef[j] = sol[k]));
     }
