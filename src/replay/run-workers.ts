@@ -26,6 +26,23 @@ export type MainMessage = { type: 'start'; atMs: number } | { type: 'abort' };
 
 const spread = (xs: readonly number[]): number => Math.max(...xs) - Math.min(...xs);
 
+/**
+ * A slimmed record's tokens (it keeps only its first and last message) for a tokens/s view: spread
+ * evenly from the first message to the last, one call per second it spans.
+ */
+export function spreadTokens(rec: RequestRecord, onTokenChunk: (rec: RequestRecord) => void): void {
+  const c = rec.chunkMs;
+  if (c.length === 0) return;
+  const from = c[0];
+  const to = c[c.length - 1];
+  const seconds = Math.max(1, Math.ceil((to - from) / 1000));
+  const n = rec.runningOutputTokens;
+  for (let k = 0; k < seconds; k++) {
+    const share = Math.round((n * (k + 1)) / seconds) - Math.round((n * k) / seconds);
+    if (share > 0) onTokenChunk({ ...rec, chunkMs: [from + ((to - from) * (k + 0.5)) / seconds], chunkTokens: [share] });
+  }
+}
+
 /** Time from the last worker's "ready" to the common start: the start message must reach every thread first. */
 const START_LEAD_MS = 100;
 
@@ -34,8 +51,8 @@ const START_LEAD_MS = 100;
  * every N-th request (shareOf), all started on one absolute instant once every one is ready;
  * their records are then merged exactly (mergeParts) and scored once, so the schedule lag, the
  * error rate and the degraded verdict cover every worker. Per-request hooks see each request
- * (slimmed for a progress view) within 50 ms of its end, released/sent/done together; in-flight
- * counts and token messages are not forwarded.
+ * (slimmed for a progress view) within 50 ms of its end, released/sent/done together, its tokens
+ * spread over the seconds it streamed; in-flight counts and single token messages are not forwarded.
  */
 export async function runReplayWorkers(config: ReplayConfig, workers: number, hooks: ReplayHooks = {}, signal?: AbortSignal): Promise<ReplayOutcome> {
   if (workers <= 1) return runReplay(config, hooks, signal);
@@ -71,6 +88,7 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
           for (const rec of m.recs) {
             hooks.onRequestEvent?.('released', rec);
             hooks.onRequestEvent?.('sent', rec);
+            if (hooks.onTokenChunk !== undefined) spreadTokens(rec, hooks.onTokenChunk);
             hooks.onRequestEvent?.('done', rec);
           }
         } else if (m.type === 'finished') {

@@ -52,3 +52,14 @@ test('mergeParts: times move onto the earliest start, records in schedule order,
   assert.equal(r.completed, 4);
   assert.equal(r.max_concurrent_requests, 1);
 });
+
+test('a worker\'s slimmed record: its tokens spread over the seconds it streamed, none lost', async () => {
+  const { spreadTokens } = await import('../../src/replay/run-workers.js');
+  const rec = okRecord(0, 0, [100, 3600]);
+  rec.runningOutputTokens = 37;
+  const calls: Array<[number, number]> = [];
+  spreadTokens(rec, (r) => calls.push([r.chunkMs[0], r.chunkTokens[0]]));
+  assert.equal(calls.length, 4, 'one per second from 0.1 s to 3.6 s');
+  assert.equal(calls.reduce((a, [, n]) => a + n, 0), 37);
+  assert.ok(calls.every(([t]) => t >= 100 && t <= 3600));
+});
