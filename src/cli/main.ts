@@ -8,6 +8,8 @@ import { registerPlan } from './plan.js';
 import { registerReplay } from './replay.js';
 import { registerEngine } from './engine.js';
 import { registerProfile } from './profile.js';
+import { registerMerge } from './merge.js';
+import { registerCompare } from './compare.js';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('orbitflow')
@@ -25,6 +27,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlan(program, ctx);
   registerReplay(program, ctx);
   registerEngine(program, ctx);
+  registerMerge(program, ctx);
+  registerCompare(program, ctx);
   return program;
 }
 

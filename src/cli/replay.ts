@@ -18,10 +18,14 @@ import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
 import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
+import type { ReplayConfig, ReplayHooks } from '../replay/run-replay.js';
+import { runReplayWorkers } from '../replay/run-workers.js';
+import { capShare, shareOf } from '../replay/shard.js';
+import { unixToHrMs } from '../replay/clock.js';
+import { addScaleOptions, scalePlanFrom, type ScalePlan } from './replay-scale.js';
 import type { RequestRecord } from '../replay/request-record.js';
 import { buildReplayReport, type ReplayRun } from '../report/replay-report.js';
 import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
-import { runReplay, type ReplayConfig, type ReplayHooks } from '../replay/run-replay.js';
 import { formatProgressLine } from '../ui/progress-line.js';
 import { formatRunSummary, runSummaryMarkdown } from '../ui/run-summary.js';
 import type { LiveView } from '../ui/live-view.js';
@@ -91,6 +95,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--api-key-env <var>', 'name of the environment variable holding an API key, sent as "Authorization: Bearer …" (never printed or stored) (default: none)');
   addTraceOptions(cmd);
   addTelemetryOptions(cmd);
+  addScaleOptions(cmd);
   cmd
     .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
     .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
@@ -99,6 +104,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
     .option('--percentiles <list>', 'percentiles reported for TTFT, TPOT, ITL, E2EL and TBT, comma-separated', '50,99')
     .option('--out <dir>', 'write result.json, requests.jsonl, summary.md and report.html into DIR (created if missing)')
+    .option('--save-detailed', "add vLLM's per-request lists to the result: input_lens, output_lens, ttfts, itls, start_times, latencies, errors (seconds, as vLLM writes them)", false)
     .option('--report <file>', 'also write a self-contained HTML report (charts of latency CDFs, load, schedule lag, SLO attainment, controller, telemetry; --compare runs overlaid) to FILE')
     .option('--assert <expr>', "CI gate on a numeric result key, repeatable, e.g. 'p99_ttft_ms<=500', 'slo_attainment.tpot>=0.9' (operators < <= > >= ==); a failure exits 1 (default: none)", collect)
     .option('--max-error-rate <f>', 'a run whose failed/issued fraction exceeds F is marked degraded (exit 4)', fraction, 0.05)
@@ -146,10 +152,11 @@ async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCli
   }
   if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
   const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
+  const scale = scalePlanFrom(opts, ctx, Date.now());
   // Before anything is read or sent: a run must never end unable to keep what it measured.
   if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
   checkReportTargets(opts.report);
-  const run = await prepareRun(ctx, traceFile, opts, parsed);
+  const run = await prepareRun(ctx, traceFile, opts, parsed, scale);
   // The HTML report: written at the end, or at once when a run is interrupted (finished work is kept).
   const runs: ReplayRun[] = [];
   const targets = reportTargets(opts.report, opts.out);
@@ -242,9 +249,12 @@ interface RunInputs {
   traceSha: string;
   prompt: PromptMode;
   headers: Record<string, string>;
+  /** Requests in the whole trace (`requests` is this shard's share). */
+  traceRequests: number;
+  scale: ScalePlan;
 }
 
-async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun): Promise<RunInputs> {
+async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun, scale: ScalePlan): Promise<RunInputs> {
   const { percentiles, slo, goodput, asserts } = parsed;
   const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
   if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
@@ -260,7 +270,8 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
     headers.authorization = `Bearer ${key}`;
   }
 
-  const { requests, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const { requests: whole, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+  const requests = scale.shard !== null ? shareOf(whole, scale.shard) : whole;
 
   // Check --assert keys before anything is sent, against a result these options would produce.
   const sloKeys: SloSpec = { ...slo };
@@ -270,11 +281,11 @@ async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOpt
     if (r.slo?.tbtMs !== undefined) sloKeys.tbtMs ??= 0;
     if (r.slo?.e2elMs !== undefined) sloKeys.e2elMs ??= 0;
   }
-  const metadataStub = { percentiles } as unknown as RunMetadata;
+  const metadataStub = { percentiles, api: opts.api, max_concurrency: opts.maxConcurrency ?? null } as unknown as RunMetadata;
   const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
   validateAssertions(asserts, template);
 
-  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers };
+  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers, traceRequests: whole.length, scale };
 }
 
 /** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
@@ -292,7 +303,9 @@ async function replayOnce(
   const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
   const { requests, format, traceSha, prompt, headers } = run;
   const endpoint = parseEndpoint(endpointUrl);
-  const maxConcurrency = opts.maxConcurrency ?? Infinity;
+  const cap = opts.maxConcurrency ?? Infinity;
+  // A shard holds its part of the cap, so the shards together never exceed it.
+  const maxConcurrency = run.scale.shard !== null ? capShare(cap, run.scale.shard) : cap;
   const config: ReplayConfig = {
     endpoint,
     api: opts.api,
@@ -310,10 +323,17 @@ async function replayOnce(
     maxScheduleLagMs: opts.maxScheduleLagMs,
     seed: traceOpts.seed,
     hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
+    saveDetailed: opts.saveDetailed === true,
+    startAt: run.scale.startAtMs !== null ? () => unixToHrMs(run.scale.startAtMs as number) : undefined,
     metadata: {
       command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
-      trace: { file: traceFile, sha256: traceSha, format, requests: requests.length },
+      trace: { file: traceFile, sha256: traceSha, format, requests: run.traceRequests },
       traceSeed: traceOpts.seed,
+      extra: {
+        shard: run.scale.shard === null ? null : { ...run.scale.shard, start_at_unix_ms: run.scale.startAtMs },
+        workers: { count: run.scale.workers },
+        max_concurrency: Number.isFinite(cap) ? cap : null,
+      },
     },
   };
 
@@ -349,7 +369,9 @@ async function replayOnce(
   // Engine telemetry (/metrics on the endpoint's origin), sampled while the run goes.
   const telemetry = primary ? attachTelemetry(ctx, opts, endpoint, headers, hooks) : null;
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
-  const attached = await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary);
+  const oneClient = run.scale.workers === 1 && run.scale.shard === null;
+  if (!oneClient && primary && opts.controller === 'auto') ctx.stderr.write('orbitflow: controller off: it needs one client (not --workers N or --shard)\n');
+  const attached = oneClient ? await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary) : null;
   if (attached) {
     const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
     hooks.onTokenChunk = (rec) => {
@@ -372,7 +394,7 @@ async function replayOnce(
   finished = (async () => {
     let outcome;
     try {
-      outcome = await runReplay(config, hooks, ac.signal);
+      outcome = await runReplayWorkers(config, run.scale.workers, hooks, ac.signal);
     } finally {
       if (progressTimer !== null) clearInterval(progressTimer);
     }
@@ -409,6 +431,7 @@ async function replayOnce(
 
 function controllerOffReason(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): string {
   if (opts.controller === 'off') return '--controller off';
+  if ((opts.workers as number | undefined) !== 1 || opts.shard !== undefined) return 'more than one client (--workers N or --shard)';
   if (!embedded && typeof opts.profile !== 'string') return 'no --profile for the controller to plan with';
   return 'the endpoint does not speak the OrbitFlow control protocol';
 }

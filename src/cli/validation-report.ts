@@ -48,7 +48,7 @@ export function recordFromLine(l: RunLine): RequestRecord {
     index: l.index, id: l.id, arrivalS: l.arrival_s, inputTokens: l.input_tokens, expectedOutputTokens: l.expected_output_tokens,
     dueMs: l.arrival_s * 1000, releasedMs: l.sent_ms ?? Number.NaN, sentMs: l.sent_ms ?? Number.NaN, doneMs: Number.NaN,
     status: l.status === 'ok' ? 'ok' : l.status === 'not_issued' ? 'pending' : 'failed', httpStatus: 200, errorCause: null, errorDetail: null,
-    chunkMs: l.chunk_ms, chunkTokens: l.chunk_tokens ?? l.chunk_ms.map(() => -1), usageOutputTokens: l.output_tokens, runningOutputTokens: 0, promptTokens: l.prompt_tokens,
+    chunkMs: l.chunk_ms, chunkTokens: l.chunk_tokens ?? l.chunk_ms.map(() => -1), usageOutputTokens: l.output_tokens, runningOutputTokens: 0, promptTokens: l.prompt_tokens, choiceMs: null, lastDataMs: Number.NaN,
   };
 }
 
@@ -59,7 +59,7 @@ export function recordFromSimulated(r: RunRequestRecord, index: number): Request
     index, id: r.id, arrivalS: r.arrivalMs / 1000, inputTokens: r.inputTokens, expectedOutputTokens: r.expectedTokens,
     dueMs: r.arrivalMs, releasedMs: r.arrivalMs, sentMs: r.arrivalMs, doneMs: r.finishedMs ?? Number.NaN,
     status: r.finishReason === 'length' ? 'ok' : 'failed', httpStatus: 200, errorCause: null, errorDetail: null,
-    chunkMs, chunkTokens: chunkMs.map(() => 1), usageOutputTokens: r.decodedTokens, runningOutputTokens: r.decodedTokens, promptTokens: r.inputTokens,
+    chunkMs, chunkTokens: chunkMs.map(() => 1), usageOutputTokens: r.decodedTokens, runningOutputTokens: r.decodedTokens, promptTokens: r.inputTokens, choiceMs: null, lastDataMs: Number.NaN,
   };
 }
 

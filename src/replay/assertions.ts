@@ -11,7 +11,11 @@ export interface Assertion {
   threshold: number;
 }
 
-const ASSERT_RE = /^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*(<=|>=|==|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/;
+/** The pieces of an assertion, shared with `orbitflow compare`'s `KEY OP base * NUMBER`. */
+export const KEY_SOURCE = '[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_]+)*';
+export const OP_SOURCE = '<=|>=|==|<|>';
+export const NUMBER_SOURCE = '[-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?';
+const ASSERT_RE = new RegExp(`^\\s*(${KEY_SOURCE})\\s*(${OP_SOURCE})\\s*(${NUMBER_SOURCE})\\s*$`);
 
 export function parseAssertion(expr: string): Assertion {
   const m = ASSERT_RE.exec(expr);
@@ -20,7 +24,7 @@ export function parseAssertion(expr: string): Assertion {
 }
 
 /** The value at `path`; null when a section on the way is null (not computed), undefined when absent. */
-function lookup(obj: unknown, path: readonly string[]): unknown {
+export function lookup(obj: unknown, path: readonly string[]): unknown {
   let cur: unknown = obj;
   for (const k of path) {
     if (cur === null) return null;
@@ -54,7 +58,7 @@ export function validateAssertions(asserts: readonly Assertion[], template: unkn
     const v = lookup(template, a.path);
     if (key.startsWith('metadata.') || v === undefined || (typeof v !== 'number' && v !== null)) {
       const near = known.filter((k) => k.value !== null && similar(k.key, key)).slice(0, 6).map((k) => k.key);
-      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, errors.rate');
+      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, error_summary.rate');
     }
     if (v === null) throw usageError('--assert', `'${key}' is not computed with these options (in '${a.expr}')`, hintFor(key));
   }
@@ -71,13 +75,13 @@ function similar(a: string, b: string): boolean {
   return parts.some((p) => a.includes(p));
 }
 
-const VLLM_LATENCY_KEY = /^(?:mean|median|std|p[0-9.]+)_(ttft|tpot|itl|e2el)_ms$/;
+const VLLM_LATENCY_KEY = /^(?:mean|median|std|p[0-9.]+)_(ttft_content|ttft|tpot|itl|e2el)_ms$/;
 
 /**
  * Whether the value at `path` is a statistic over no samples: a latency of 0 from no successful
  * request (vLLM's convention for an empty set) is no measurement, and must not pass a gate.
  */
-function overNoSamples(result: unknown, path: readonly string[]): boolean {
+export function overNoSamples(result: unknown, path: readonly string[]): boolean {
   const samples = lookup(result, ['latency_samples']) as Record<string, number> | undefined | null;
   const flat = path.length === 1 ? VLLM_LATENCY_KEY.exec(path[0]) : null;
   if (flat && samples) return samples[flat[1]] === 0;
@@ -93,26 +97,21 @@ export function checkAssertions(asserts: readonly Assertion[], result: unknown):
   return asserts.map((a) => {
     const v = lookup(result, a.path);
     const actual = typeof v === 'number' && Number.isFinite(v) && !overNoSamples(result, a.path) ? v : null;
-    let passed = false;
-    if (actual !== null) {
-      switch (a.op) {
-        case '<':
-          passed = actual < a.threshold;
-          break;
-        case '<=':
-          passed = actual <= a.threshold;
-          break;
-        case '>':
-          passed = actual > a.threshold;
-          break;
-        case '>=':
-          passed = actual >= a.threshold;
-          break;
-        case '==':
-          passed = actual === a.threshold;
-          break;
-      }
-    }
-    return { expr: a.expr, actual, passed };
+    return { expr: a.expr, actual, passed: actual !== null && holds(actual, a.op, a.threshold) };
   });
+}
+
+export function holds(actual: number, op: AssertOp, threshold: number): boolean {
+  switch (op) {
+    case '<':
+      return actual < threshold;
+    case '<=':
+      return actual <= threshold;
+    case '>':
+      return actual > threshold;
+    case '>=':
+      return actual >= threshold;
+    case '==':
+      return actual === threshold;
+  }
 }

@@ -50,3 +50,13 @@ export function createTimerClock(): Clock {
     close() {},
   };
 }
+
+/** process.hrtime's clock in ms (CLOCK_MONOTONIC): one clock for every thread of the process, where performance.now() origins differ per thread. */
+export function hrNowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** A Unix instant (ms) on the hrtime clock, via performance.timeOrigin + now (sub-millisecond; call it on a process's main thread). */
+export function unixToHrMs(unixMs: number): number {
+  return hrNowMs() + (unixMs - (performance.timeOrigin + performance.now()));
+}

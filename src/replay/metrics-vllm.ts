@@ -1,5 +1,6 @@
 import { distribution, percentileWord } from './summary-stats.js';
-import { e2elMs, isSuccess, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
+import { isSuccess, outputTokens, ttftMs, type RequestRecord } from './request-record.js';
+import { vllmE2elMs, vllmMessageMs, vllmSuccess, vllmTpotMs, vllmTtftMs } from './vllm-view.js';
 
 /** `--goodput ttft:X tpot:Y e2el:Z` (ms, inclusive bounds); any subset. */
 export interface GoodputSpec {
@@ -13,20 +14,21 @@ export type LatencyMetric = (typeof LATENCY_METRICS)[number];
 
 /**
  * The metrics of vLLM's `calculate_metrics` (vllm/benchmarks/serve.py), with its key names and
- * meaning; see docs peers-and-metrics §4. Failures are excluded from every latency statistic and
- * every token total. Key order follows vLLM's result JSON.
+ * meaning; see docs peers-and-metrics §4. Success, TTFT, ITL and E2EL are vLLM's (vllm-view.ts).
+ * Failures are excluded from every latency statistic and every token total. Key order follows
+ * vLLM's result JSON.
  */
 export type VllmMetrics = Record<string, number | null>;
 
-/** The latency samples of vLLM's statistics, ms: successful requests only; TPOT of those with more than one token; ITL every chunk gap. */
+/** The latency samples of vLLM's statistics, ms, as vLLM scores requests (vllm-view.ts): its successes only; TPOT of those with more than one token; ITL every gap between messages with choices. */
 export function latencySamples(records: readonly RequestRecord[]): Record<LatencyMetric, number[]> {
   const out: Record<LatencyMetric, number[]> = { ttft: [], tpot: [], itl: [], e2el: [] };
   for (const r of records) {
-    if (!isSuccess(r)) continue;
-    out.ttft.push(ttftMs(r));
-    out.e2el.push(e2elMs(r));
-    if (hasTpot(r)) out.tpot.push(tpotMs(r));
-    const c = r.chunkMs;
+    if (!vllmSuccess(r)) continue;
+    out.ttft.push(vllmTtftMs(r));
+    out.e2el.push(vllmE2elMs(r));
+    if (hasTpot(r)) out.tpot.push(vllmTpotMs(r));
+    const c = vllmMessageMs(r);
     for (let k = 1; k < c.length; k++) out.itl.push(c[k] - c[k - 1]);
   }
   return out;
@@ -39,7 +41,7 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
   let totalOutput = 0;
   let good = 0;
   for (const r of records) {
-    if (!isSuccess(r)) {
+    if (!vllmSuccess(r)) {
       failed++;
       continue;
     }
@@ -49,9 +51,9 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
     if (goodput !== undefined) {
       // n ≤ 1 counts as TPOT 0 for goodput (vLLM).
       const ok =
-        (goodput.ttftMs === undefined || ttftMs(r) <= goodput.ttftMs) &&
-        (goodput.tpotMs === undefined || tpotMs(r) <= goodput.tpotMs) &&
-        (goodput.e2elMs === undefined || e2elMs(r) <= goodput.e2elMs);
+        (goodput.ttftMs === undefined || vllmTtftMs(r) <= goodput.ttftMs) &&
+        (goodput.tpotMs === undefined || vllmTpotMs(r) <= goodput.tpotMs) &&
+        (goodput.e2elMs === undefined || vllmE2elMs(r) <= goodput.e2elMs);
       if (ok) good++;
     }
   }
@@ -90,13 +92,20 @@ function hasTpot(r: RequestRecord): boolean {
 export function latencySampleCounts(records: readonly RequestRecord[]): Record<LatencyMetric, number> {
   const n = { ttft: 0, tpot: 0, itl: 0, e2el: 0 };
   for (const r of records) {
-    if (!isSuccess(r)) continue;
+    if (!vllmSuccess(r)) continue;
     n.ttft++;
     n.e2el++;
     if (hasTpot(r)) n.tpot++;
-    n.itl += Math.max(0, r.chunkMs.length - 1);
+    n.itl += Math.max(0, vllmMessageMs(r).length - 1);
   }
   return n;
+}
+
+/** orbitflow's TTFT (chat: the first message with content, not the role-only delta) over orbitflow's successes: the `*_ttft_content_ms` keys. */
+export function contentTtftsMs(records: readonly RequestRecord[]): number[] {
+  const out: number[] = [];
+  for (const r of records) if (isSuccess(r)) out.push(ttftMs(r));
+  return out;
 }
 
 /**
@@ -108,15 +117,15 @@ export function maxOutputTokensPerS(records: readonly RequestRecord[]): number {
   let minStart = Infinity;
   let maxEnd = -Infinity;
   for (const r of records) {
-    if (!isSuccess(r)) continue;
+    if (!vllmSuccess(r)) continue;
     minStart = Math.min(minStart, r.sentMs);
-    maxEnd = Math.max(maxEnd, r.sentMs + e2elMs(r));
+    maxEnd = Math.max(maxEnd, r.sentMs + vllmE2elMs(r));
   }
   if (minStart === Infinity) return 0;
   const bins = new Float64Array(Math.ceil((maxEnd - minStart) / 1000) + 1);
   for (const r of records) {
-    if (!isSuccess(r)) continue;
-    for (const c of r.chunkMs) {
+    if (!vllmSuccess(r)) continue;
+    for (const c of vllmMessageMs(r)) {
       const b = Math.floor((r.sentMs + c - minStart) / 1000);
       if (b >= 0 && b < bins.length) bins[b]++;
     }
@@ -130,8 +139,8 @@ export function maxOutputTokensPerS(records: readonly RequestRecord[]): number {
 export function maxConcurrentRequests(records: readonly RequestRecord[]): number {
   const events: Array<[number, number]> = [];
   for (const r of records) {
-    if (!isSuccess(r)) continue;
-    events.push([r.sentMs, 1], [r.sentMs + e2elMs(r), -1]);
+    if (!vllmSuccess(r)) continue;
+    events.push([r.sentMs, 1], [r.sentMs + vllmE2elMs(r), -1]);
   }
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;

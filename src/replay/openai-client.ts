@@ -36,6 +36,8 @@ export interface ClientListener {
   onTokenChunk?(rec: RequestRecord): void;
   /** The request reached a final status (`ok` or `failed`). Called exactly once. */
   onRequestDone(rec: RequestRecord): void;
+  /** A socket read of a stream arrived at `nowMs` (the pacer checks then whether a request is due). */
+  onRead?(nowMs: number): void;
 }
 
 export interface OpenAiClient {
@@ -125,6 +127,7 @@ class StreamingRequest implements SseDataHandler {
     this.rec.status = 'in_flight';
     this.sentAtMs = opts.clock.now();
     this.rec.sentMs = this.sentAtMs - this.t0Ms;
+    if (this.sh.isChat) this.rec.choiceMs = [];
     this.body = body;
     if (this.issue()) this.timer = setLongTimeout(this.onTimeout, opts.requestTimeoutMs);
   }
@@ -177,6 +180,7 @@ class StreamingRequest implements SseDataHandler {
       return;
     }
     this.readNowMs = this.sh.opts.clock.now();
+    this.sh.listener.onRead?.(this.readNowMs);
     this.parser.push(chunk);
   };
 
@@ -290,6 +294,11 @@ class StreamingRequest implements SseDataHandler {
       }
       if (typeof usage.prompt_tokens === 'number') rec.promptTokens = usage.prompt_tokens;
     }
+    const atMs = this.readNowMs - this.sentAtMs;
+    if (this.sh.isChat) {
+      rec.lastDataMs = atMs;
+      if (hasChoices) rec.choiceMs?.push(atMs);
+    }
     if (!hasChoices) return;
     if (this.sh.isChat) {
       // A delta without content (the role-only opening message, a bare finish_reason) is not a
@@ -301,7 +310,7 @@ class StreamingRequest implements SseDataHandler {
       if (!hasContent && tokens <= 0) return;
     }
     // Completions: every message with choices is a token message, even with empty text (vLLM's rule).
-    rec.chunkMs.push(this.readNowMs - this.sentAtMs);
+    rec.chunkMs.push(atMs);
     rec.chunkTokens.push(tokens);
     if (this.sh.listener.onTokenChunk !== undefined) this.sh.listener.onTokenChunk(rec);
   }

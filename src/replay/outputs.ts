@@ -2,11 +2,16 @@ import { join } from 'node:path';
 import { OrbitflowError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/output-files.js';
 import { redact } from '../core/redact.js';
-import { e2elMs, hasContinuousUsage, outputTokens, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
+import { e2elMs, hasContinuousUsage, outputTokens, outputTokensCountedBy, tpotMs, ttftMs, type RequestRecord } from './request-record.js';
+import { vllmSuccess } from './vllm-view.js';
 import type { RunResult } from './run-result.js';
 
 function ms(x: number): number | null {
   return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
+}
+
+function us(c: number): number {
+  return Math.round(c * 1000) / 1000;
 }
 
 /** One line of requests.jsonl. Times in ms: due/released/sent/done from the run start, chunks from the send. */
@@ -33,9 +38,14 @@ export function requestLine(r: RequestRecord): Record<string, unknown> {
     tpot_ms: r.status === 'ok' && outputTokens(r) > 1 ? ms(tpotMs(r)) : null,
     e2el_ms: ms(e2elMs(r)),
     output_tokens: sent ? outputTokens(r) : 0,
+    output_tokens_counted_by: sent ? outputTokensCountedBy(r) : null,
     prompt_tokens: r.promptTokens,
-    chunk_ms: r.chunkMs.map((c) => Math.round(c * 1000) / 1000),
+    vllm_success: vllmSuccess(r),
+    chunk_ms: r.chunkMs.map(us),
     chunk_tokens: continuous ? r.chunkTokens : null,
+    choice_ms: r.choiceMs === null ? null : r.choiceMs.map(us),
+    last_data_ms: ms(r.lastDataMs),
+    slo: r.slo ?? null,
   };
 }
 

@@ -16,6 +16,11 @@ export interface Pacer {
   finished(): void;
   /** Stops releasing and starting; returns the indices still queued (never started). */
   stop(): number[];
+  /**
+   * The thread is awake anyway (a socket read): if the item being slept for is due, release it
+   * now rather than when the clock's wake-up gets its turn behind the I/O. Cheap: one compare.
+   */
+  poke(nowMs: number): void;
   inFlight(): number;
   queued(): number;
 }
@@ -34,7 +39,18 @@ export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>
   let tail = 0;
   let inFlight = 0;
   let stopped = false;
-  const abort = new AbortController();
+  /** The sleep in progress: its due time, and how to end it early (poke, stop). */
+  let sleepingFor = Infinity;
+  // A reason of our own: abort() without one builds a DOMException (a stack capture) per poke.
+  const WOKEN = { woken: true };
+  let wake: AbortController | null = null;
+  const sleep = async (due: number): Promise<void> => {
+    wake = new AbortController();
+    sleepingFor = due;
+    await clock.sleepUntil(due, wake.signal);
+    sleepingFor = Infinity;
+    wake = null;
+  };
 
   const startNow = (i: number, nowMs: number): void => {
     inFlight++;
@@ -51,11 +67,11 @@ export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>
             hooks.prepare(i);
             prepared = i;
           }
-          await clock.sleepUntil(due, abort.signal);
+          await sleep(due);
           if (stopped) break;
           // A clock may wake a hair early; never send before the due time.
           while (clock.now() < due) {
-            await clock.sleepUntil(due, abort.signal);
+            await sleep(due);
             if (stopped) return;
           }
         }
@@ -71,10 +87,13 @@ export function createPacer(clock: Clock, t0Ms: number, dueMs: ArrayLike<number>
     },
     stop() {
       stopped = true;
-      abort.abort();
+      wake?.abort(WOKEN);
       const left = Array.from(queue.subarray(head, tail));
       head = tail;
       return left;
+    },
+    poke(nowMs) {
+      if (nowMs >= sleepingFor) wake?.abort(WOKEN);
     },
     inFlight: () => inFlight,
     queued: () => tail - head,

@@ -1,7 +1,7 @@
 import type { TraceRequest } from '../core/trace-request.js';
 
 /**
- * Why a request failed. Stable strings: they are keys of `errors.by_cause` in the run result.
+ * Why a request failed. Stable strings: they are keys of `error_summary.by_cause` in the run result.
  *  http_4xx / http_5xx / http_other  non-200 answer (status and a body excerpt are kept)
  *  connect       the connection could not be opened (refused, DNS, …)
  *  reset         the connection closed or reset before the response ended
@@ -89,6 +89,14 @@ export interface RequestRecord {
   runningOutputTokens: number;
   /** From `usage.prompt_tokens` when returned, else the trace's input tokens. */
   promptTokens: number;
+  /**
+   * Chat only (null on completions, where every message with choices is already in `chunkMs`):
+   * arrival of every message with non-empty choices, content or not, ms after `sentMs`. These are
+   * the messages vLLM times TTFT and ITL by (its TTFT starts at the role-only opening delta).
+   */
+  choiceMs: number[] | null;
+  /** Chat only: arrival of the last JSON data message of any kind, ms after `sentMs` (the end of vLLM's chat E2EL); NaN otherwise. */
+  lastDataMs: number;
 }
 
 export function createRecord(req: TraceRequest, dueMs: number): RequestRecord {
@@ -113,6 +121,8 @@ export function createRecord(req: TraceRequest, dueMs: number): RequestRecord {
     usageOutputTokens: null,
     runningOutputTokens: 0,
     promptTokens: req.inputTokens,
+    choiceMs: null,
+    lastDataMs: Number.NaN,
   };
 }
 
@@ -132,6 +142,15 @@ export function outputTokens(rec: RequestRecord): number {
   if (rec.usageOutputTokens !== null) return rec.usageOutputTokens;
   if (rec.runningOutputTokens > 0) return rec.runningOutputTokens;
   return rec.chunkMs.length;
+}
+
+/** How `outputTokens` counted: the final usage, the last continuous usage, or (no usage from the server: a fallback) token messages. */
+export type OutputTokensCount = 'usage' | 'continuous_usage' | 'token_messages';
+
+export function outputTokensCountedBy(rec: RequestRecord): OutputTokensCount {
+  if (rec.usageOutputTokens !== null) return 'usage';
+  if (rec.runningOutputTokens > 0) return 'continuous_usage';
+  return 'token_messages';
 }
 
 export function isSuccess(rec: RequestRecord): boolean {

@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
+import { OrbitflowError } from '../core/errors.js';
 import { setLongTimeout } from '../core/timers.js';
 import { VERSION } from '../core/version.js';
 import type { TraceRequest } from '../core/trace-request.js';
-import type { Clock } from './clock.js';
+import { hrNowMs, type Clock } from './clock.js';
 import { probeEndpoint, type Endpoint } from './endpoint.js';
 import type { SloSpec } from './metrics-slo.js';
 import type { GoodputSpec } from './metrics-vllm.js';
@@ -40,6 +42,17 @@ export interface ReplayConfig {
   /** Everything still running this long after the start is aborted (default: last arrival + request timeout + 10 s). */
   deadlineMs?: number;
   clock?: Clock;
+  /** vLLM's --save-detailed: the result also carries its per-request lists. */
+  saveDetailed?: boolean;
+  /**
+   * Called once ready (trace paced, endpoint probed, first body built): the instant to start the
+   * schedule at, on the hrtime clock (hrNowMs: one clock for every thread of the process), rather
+   * than at once: the common start of the shards (--start-at, converted by unixToHrMs) or of the
+   * workers. Ready after it: refused (exit 2), nothing sent.
+   */
+  startAt?: () => number | Promise<number>;
+  /** How late a ready share may still start (default 0: not at all). */
+  startLateToleranceMs?: number;
   /** Run metadata known to the caller (command line, trace file and hash, trace seed). */
   metadata: Pick<RunMetadata, 'command' | 'trace'> & { traceSeed: number; extra?: Record<string, unknown> };
 }
@@ -58,6 +71,12 @@ export interface ReplayHooks {
 export interface ReplayOutcome {
   result: RunResult;
   records: RequestRecord[];
+  /** The run start t0 as Unix ms (performance.timeOrigin + now): where the records' times begin, for shards on other machines. */
+  t0UnixMs: number;
+  /** The run start t0 on the hrtime clock: the same instant, exact between threads (workers). */
+  t0HrMs: number;
+  /** With a common start (startAt): how long after that instant this thread woke (its first releases carry it as lag). */
+  startLateMs: number;
   /** A subscriber threw (a bug): the run was stopped there, and this is what was thrown. */
   internalError: Error | null;
 }
@@ -134,6 +153,7 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
   const onTokenChunk = hooks.onTokenChunk;
   const listener: ClientListener = {
     onTokenChunk: onTokenChunk === undefined ? undefined : (rec) => onTokenChunk(rec),
+    onRead: (nowMs) => pacer.poke(nowMs),
     onRequestDone(rec) {
       finishedCount++;
       hooks.onRequestEvent?.('done', rec);
@@ -167,7 +187,17 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
 
   // The first request is due at t0: build its body before the clock starts.
   if (n > 0) prepare(0);
-  const t0 = clock.now();
+  // With a common start, t0 IS that instant, however late this thread woke: every share paces
+  // against the one schedule, and a late wake shows as the lag of the requests it delayed.
+  let t0: number;
+  let startLateMs = 0;
+  if (config.startAt !== undefined) {
+    t0 = await waitForStart(clock, await config.startAt(), config.startLateToleranceMs ?? 0, config.clock === undefined);
+    startLateMs = Math.max(0, clock.now() - t0);
+  } else t0 = clock.now();
+  const t0HrMs = hrNowMs() - (clock.now() - t0);
+  // Sub-millisecond, unlike Date.now(); exact in a process's main thread (a shard), where shards on one machine agree to microseconds.
+  const t0UnixMs = performance.timeOrigin + t0;
   hooks.onStart?.({ t0Ms: t0, modelName, total: n, traceDurationS, clock });
   const pacer = createPacer(clock, t0, dueMs, config.maxConcurrency, {
     prepare,
@@ -243,6 +273,10 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     goodput: config.goodput ?? null,
     deposit: config.deposit,
     start_time: startTime,
+    started_unix_ms: t0UnixMs,
+    start_late_ms: startLateMs,
+    max_error_rate: config.maxErrorRate,
+    max_schedule_lag_ms: config.maxScheduleLagMs,
     ...config.metadata.extra,
   };
   const result = buildRunResult(records, {
@@ -255,9 +289,26 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     maxScheduleLagMs: config.maxScheduleLagMs,
     interrupted,
     metadata,
+    saveDetailed: config.saveDetailed,
   });
   result.internal_error = internalError === null ? null : (internalError as Error).message;
-  const outcome: ReplayOutcome = { result, records, internalError };
+  const outcome: ReplayOutcome = { result, records, internalError, t0UnixMs, t0HrMs, startLateMs };
   hooks.onFinish?.(outcome);
   return outcome;
+}
+
+/** Sleeps until the start instant and returns it on `clock`; refuses (exit 2, closing a clock it owns) when it has passed by more than the tolerance. */
+async function waitForStart(clock: Clock, startAtHrMs: number, toleranceMs: number, ownsClock: boolean): Promise<number> {
+  const target = clock.now() + (startAtHrMs - hrNowMs());
+  const lateMs = clock.now() - target;
+  if (lateMs > toleranceMs) {
+    if (ownsClock) clock.close();
+    throw new OrbitflowError(
+      'OF_REPLAY_LATE_START',
+      `--start-at: the start instant ${new Date(Date.now() - lateMs).toISOString()} passed ${lateMs.toFixed(1)} ms before this share was ready (trace read, endpoint probed); nothing was sent: give a later --start-at`,
+      { context: { option: '--start-at' } },
+    );
+  }
+  await clock.sleepUntil(target);
+  return target;
 }

@@ -1,8 +1,10 @@
 import { computeSlo, type SloAttainment, type SloSpec } from './metrics-slo.js';
 import { pooledTbt, type TbtSource } from './metrics-tbt.js';
-import { computeVllmMetrics, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
-import { ERROR_CAUSES, type ErrorCause, type RequestRecord } from './request-record.js';
-import { distribution, type Distribution } from './summary-stats.js';
+import { computeVllmMetrics, contentTtftsMs, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
+import { ERROR_CAUSES, isSuccess, outputTokensCountedBy, type ErrorCause, type OutputTokensCount, type RequestRecord } from './request-record.js';
+import { distribution, percentileWord, type Distribution } from './summary-stats.js';
+import { vllmDetailedLists, vllmRunKeys, type VllmDetailedLists } from './vllm-result-keys.js';
+import { vllmSuccess } from './vllm-view.js';
 import type { ControllerRunReport } from '../controller/run-report.js';
 
 export const RUN_SCHEMA = 'orbitflow.run/v1';
@@ -25,6 +27,9 @@ export interface RunMetadata {
   goodput: GoodputSpec | null;
   deposit: boolean;
   start_time: string;
+  /** The degraded-run bounds (what `orbitflow merge` re-applies to the merged records). */
+  max_error_rate?: number;
+  max_schedule_lag_ms?: number;
   [extra: string]: unknown;
 }
 
@@ -61,18 +66,35 @@ export interface RunResult {
   total_token_throughput: number;
   max_output_tokens_per_s: number;
   max_concurrent_requests: number;
+  /** vLLM's run metadata keys (vllm-result-keys.ts). */
+  date: string;
+  endpoint_type: string;
+  backend: string;
+  label: string;
+  model_id: string;
+  tokenizer_id: string;
+  num_prompts: number;
+  request_rate: number | 'inf';
+  burstiness: number | 'inf';
+  max_concurrency: number | null;
+  /** orbitflow's stricter verdict (a stream with an error event, cut short or with contradictory usage fails). */
+  orbitflow_completed: number;
+  orbitflow_failed: number;
+  /** How the output tokens of vLLM's successes were counted; `token_messages` is the fallback when the server sent no usage. */
+  output_tokens_counted_by: Record<OutputTokensCount, number>;
   issued: number;
   error_rate: number;
   slo_attainment: SloAttainment | null;
   token_goodput: number | null;
   tbt_ms: Distribution;
   /** Samples behind each latency statistic: with 0, its value (0, as vLLM reports) measures nothing, and no --assert on it passes. */
-  latency_samples: Record<LatencyMetric | 'tbt', number>;
+  latency_samples: Record<LatencyMetric | 'tbt' | 'ttft_content', number>;
   tbt_source: TbtSource;
   chunk_token_ratio: number;
   schedule_lag_ms: Distribution;
   client_queue_time_ms: Distribution;
-  errors: ErrorSummary;
+  /** orbitflow's error summary (`errors` is vLLM's list of strings, with --save-detailed). */
+  error_summary: ErrorSummary;
   degraded: boolean;
   degraded_reasons: string[];
   interrupted: boolean;
@@ -96,6 +118,8 @@ export interface ResultInputs {
   interrupted: boolean;
   metadata: RunMetadata;
   controller?: ControllerRunReport | null;
+  /** vLLM's --save-detailed: add its per-request lists (input_lens, ttfts, itls, errors, …). */
+  saveDetailed?: boolean;
 }
 
 const MAX_ERROR_EXAMPLES = 10;
@@ -147,17 +171,23 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
     total_token_throughput: vllm.total_token_throughput as number,
     max_output_tokens_per_s: vllm.max_output_tokens_per_s as number,
     max_concurrent_requests: vllm.max_concurrent_requests as number,
+    ...vllmRunKeys(all, inp.metadata),
+    ...clientQueueKeys(queue, inp.percentiles, inp.metadata.max_concurrency),
+    ...contentTtftKeys(issued, inp.percentiles),
+    orbitflow_completed: issued.filter(isSuccess).length,
+    orbitflow_failed: issued.length - issued.filter(isSuccess).length,
+    output_tokens_counted_by: countedBy(issued),
     issued: issued.length,
     error_rate: errorRate,
     slo_attainment: slo.attainment,
     token_goodput: slo.tokenGoodput,
     tbt_ms: distribution(tbt.samplesMs, inp.percentiles),
-    latency_samples: { ...latencySampleCounts(issued), tbt: tbt.samplesMs.length },
+    latency_samples: { ...latencySampleCounts(issued), tbt: tbt.samplesMs.length, ttft_content: issued.filter(isSuccess).length },
     tbt_source: tbt.source,
     chunk_token_ratio: tbt.chunkTokenRatio,
     schedule_lag_ms: lag,
     client_queue_time_ms: distribution(queue, inp.percentiles),
-    errors: { total: failures, rate: errorRate, by_cause: byCause, examples },
+    error_summary: { total: failures, rate: errorRate, by_cause: byCause, examples },
     degraded: reasons.length > 0,
     degraded_reasons: reasons,
     interrupted: inp.interrupted,
@@ -166,7 +196,31 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
     metadata: inp.metadata,
     controller: inp.controller ?? null,
   };
+  if (inp.saveDetailed === true) Object.assign(result, vllmDetailedLists(issued) satisfies VllmDetailedLists);
   return result;
+}
+
+function flatKeys(stem: string, xs: readonly number[], percentiles: readonly number[]): Record<string, number> {
+  const d = distribution(xs, percentiles);
+  const out: Record<string, number> = { [`mean_${stem}_ms`]: d.mean, [`median_${stem}_ms`]: d.median, [`std_${stem}_ms`]: d.std };
+  for (const p of percentiles) out[`p${percentileWord(p)}_${stem}_ms`] = d[`p${percentileWord(p)}`];
+  return out;
+}
+
+/** vLLM writes `{mean,median,std,pNN}_client_queue_time_ms` only when --max-concurrency caps the run. */
+function clientQueueKeys(queue: readonly number[], percentiles: readonly number[], cap: number | null | undefined): Record<string, number> {
+  return cap === null || cap === undefined ? {} : flatKeys('client_queue_time', queue, percentiles);
+}
+
+/** orbitflow's TTFT over its own successes; on chat it starts at the first content, where vLLM's `*_ttft_ms` starts at the role-only delta. */
+function contentTtftKeys(issued: readonly RequestRecord[], percentiles: readonly number[]): Record<string, number> {
+  return flatKeys('ttft_content', contentTtftsMs(issued), percentiles);
+}
+
+function countedBy(issued: readonly RequestRecord[]): Record<OutputTokensCount, number> {
+  const out: Record<OutputTokensCount, number> = { usage: 0, continuous_usage: 0, token_messages: 0 };
+  for (const r of issued) if (vllmSuccess(r)) out[outputTokensCountedBy(r)]++;
+  return out;
 }
 
 function fmt(x: number): string {

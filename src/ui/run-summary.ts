@@ -34,11 +34,25 @@ export function summarySections(r: RunResult): SummarySection[] {
   const head: Array<[string, string]> = [];
   if (md.trace) head.push(['Trace', `${md.trace.file} (${md.trace.format}, ${md.trace.requests} requests)`]);
   head.push(['Endpoint', `${md.endpoint ?? 'embedded'} (${md.api}, model ${md.model_name})`]);
+  const merged = md.merged as { shards: number; start_spread_ms: number } | undefined;
+  const shard = md.shard as { index: number; count: number } | null | undefined;
+  const workers = md.workers as { count: number; start_spread_ms?: number } | undefined;
+  if (merged) head.push(['Merged shards', `${merged.shards} (started ${f2(merged.start_spread_ms)} ms apart by their own clocks)`]);
+  if (shard) head.push(['Shard', `${shard.index}/${shard.count} (every ${shard.count}th request; merge the shards with orbitflow merge)`]);
+  if (workers && workers.count > 1) head.push(['Workers', `${workers.count} threads (started ${f2(workers.start_spread_ms ?? 0)} ms apart)`]);
   if (r.interrupted) head.push(['Interrupted', 'yes: partial results']);
   head.push(
     ['Issued requests', String(r.issued)],
     ['Successful requests', String(r.completed)],
     ['Failed requests', String(r.failed)],
+  );
+  // vLLM's verdict heads the table; orbitflow's stricter one only when they part.
+  if (r.orbitflow_completed !== undefined && r.orbitflow_completed !== r.completed) {
+    head.push(['Successful, orbitflow verdict', `${r.orbitflow_completed} (stricter: error events, short or cut streams, bad usage fail)`]);
+  }
+  const fallback = r.output_tokens_counted_by?.token_messages ?? 0;
+  if (fallback > 0) head.push(['Output tokens counted by messages', `${fallback} requests (no usage from the server)`]);
+  head.push(
     ['Benchmark duration (s)', f2(r.duration)],
     ['Total input tokens', String(r.total_input_tokens)],
     ['Total generated tokens', String(r.total_output_tokens)],
@@ -58,7 +72,9 @@ export function summarySections(r: RunResult): SummarySection[] {
     for (const p of percentiles) d[`p${p}`] = r[`p${p}_${m}_ms`] as number;
     return d;
   };
-  sections.push({ title: 'Time to First Token', rows: distRows('TTFT', vllmDist('ttft'), percentiles) });
+  const ttftRows = distRows('TTFT', vllmDist('ttft'), percentiles);
+  if (md.api === 'chat') ttftRows.push(...distRows('TTFT to content', vllmDist('ttft_content'), percentiles));
+  sections.push({ title: 'Time to First Token', rows: ttftRows });
   sections.push({ title: 'Time per Output Token (excl. 1st token)', rows: distRows('TPOT', vllmDist('tpot'), percentiles) });
   sections.push({ title: 'Inter-token Latency (per SSE message)', rows: distRows('ITL', vllmDist('itl'), percentiles) });
   sections.push({ title: 'End-to-end Latency', rows: distRows('E2EL', vllmDist('e2el'), percentiles) });
@@ -95,12 +111,12 @@ export function summarySections(r: RunResult): SummarySection[] {
   if (md.max_concurrency !== null) {
     health.push(['Client queue time p50 / max (ms)', `${f2(r.client_queue_time_ms.median)} / ${f2(r.client_queue_time_ms.max)}`]);
   }
-  const causes = Object.entries(r.errors.by_cause)
+  const causes = Object.entries(r.error_summary.by_cause)
     .filter(([, n]) => n > 0)
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');
-  health.push(['Errors', r.errors.total === 0 ? '0' : `${r.errors.total} (${pct(r.errors.rate)}): ${causes}`]);
-  for (const e of r.errors.examples.slice(0, 3)) health.push([`  request ${e.index}`, `${e.cause}${e.detail ? `: ${e.detail}` : ''}`]);
+  health.push(['Errors', r.error_summary.total === 0 ? '0' : `${r.error_summary.total} (${pct(r.error_summary.rate)}): ${causes}`]);
+  for (const e of r.error_summary.examples.slice(0, 3)) health.push([`  request ${e.index}`, `${e.cause}${e.detail ? `: ${e.detail}` : ''}`]);
   health.push(['Degraded', r.degraded ? `yes: ${r.degraded_reasons.join('; ')}` : 'no']);
   sections.push({ title: 'Client health', rows: health });
 

@@ -90,8 +90,8 @@ test('no request follows a redirect: control calls and completions redirected to
     // The probe saw a redirect, so the endpoint does not speak the protocol (as far as orbitflow will go).
     assert.match(r.stderr, /controller off: .* does not speak the OrbitFlow control protocol/);
     const res = JSON.parse(r.stdout);
-    assert.equal(res.errors.by_cause.http_other, 12);
-    assert.match(res.errors.examples[0].detail, /^HTTP 307 redirect to http:\/\/127\.0\.0\.2:\d+\/v1\/completions not followed: orbitflow sends requests only to the endpoint given$/);
+    assert.equal(res.error_summary.by_cause.http_other, 12);
+    assert.match(res.error_summary.examples[0].detail, /^HTTP 307 redirect to http:\/\/127\.0\.0\.2:\d+\/v1\/completions not followed: orbitflow sends requests only to the endpoint given$/);
     assert.ok(proxy.seen.every((s) => s.method !== 'PUT'), 'no plan was sent anywhere');
     // Redirected from the first call on: exit 2 before anything is sent, naming where it pointed.
     const everything = await startControlProxy(engine.url, () => ({ redirect: witness.url }));

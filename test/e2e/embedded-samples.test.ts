@@ -43,6 +43,6 @@ test('replay traces/sample-mooncake.jsonl --limit 3 on the embedded default: all
   const r = await runCli(['replay', 'traces/sample-mooncake.jsonl', '--limit', '3', '--json', '--max-schedule-lag-ms', '5000'], { timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(r.stdout);
-  assert.equal(res.completed, 3, JSON.stringify(res.errors.examples));
+  assert.equal(res.completed, 3, JSON.stringify(res.error_summary.examples));
   assert.equal(res.failed, 0);
 });

@@ -52,7 +52,7 @@ test('a /metrics that answers 404, garbage or nothing leaves the replay untouche
     const r = await replayWith(answer);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     assert.equal(r.res.completed, 6, name);
-    assert.equal(r.res.errors.total, 0, name);
+    assert.equal(r.res.error_summary.total, 0, name);
     assert.equal(r.res.degraded, false, name);
     assert.equal(r.res.total_output_tokens, ok.res.total_output_tokens, name);
     assert.deepEqual(Object.keys(r.res).sort(), Object.keys(ok.res).sort(), `${name}: the same result keys`);

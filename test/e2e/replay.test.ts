@@ -98,7 +98,7 @@ test('replay: error rate over --max-error-rate exits 4, and wins over a failed a
   const r = await runCli(['replay', errs, '--endpoint', server.url, '--json', '--assert', 'completed>=2', ...LAG]);
   assert.equal(r.code, 4, r.stderr);
   const res = JSON.parse(r.stdout);
-  assert.equal(res.errors.by_cause.http_5xx, 1);
+  assert.equal(res.error_summary.by_cause.http_5xx, 1);
   assert.equal(res.degraded, true);
   assert.match(r.stderr, /degraded: error rate 0.500/);
   const tolerated = await runCli(['replay', errs, '--endpoint', server.url, '--max-error-rate', '0.5', ...LAG]);
@@ -134,7 +134,7 @@ test('replay: SIGINT writes the finished requests and exits 130', async () => {
   const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   assert.equal(res.interrupted, true);
   assert.ok(res.completed >= 1, 'the finished request is in the result');
-  assert.ok(res.errors.by_cause.interrupted >= 1);
+  assert.ok(res.error_summary.by_cause.interrupted >= 1);
   const lines = readFileSync(join(out, 'requests.jsonl'), 'utf8').trim().split('\n');
   assert.equal(lines.length, 20);
   // The HTML report of what finished is kept too.

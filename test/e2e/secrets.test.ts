@@ -83,16 +83,30 @@ test('an API key echoed by the server is in no output byte: --json stdout, stder
   assert.equal(text.code, 4, text.stderr);
   const res = JSON.parse(json.stdout);
   assert.deepEqual(
-    Object.entries(res.errors.by_cause).filter(([, n]) => n !== 0),
+    Object.entries(res.error_summary.by_cause).filter(([, n]) => n !== 0),
     [['http_4xx', 1], ['http_5xx', 1], ['http_other', 1], ['server_error', 1]],
   );
   // The failures are still explained, with the secret masked.
-  assert.match(res.errors.examples[0].detail, /^HTTP 401: .*Incorrect API key provided: \*\*\*/);
+  assert.match(res.error_summary.examples[0].detail, /^HTTP 401: .*Incorrect API key provided: \*\*\*/);
   assert.match(res.metadata.model_name, /^model-for-\*\*\*$/);
   assertNoKey('--json stdout', json.stdout);
   assertNoKey('stderr', json.stderr + text.stderr);
   assertNoKey('text summary', text.stdout);
   assert.deepEqual(readdirSync(out).sort(), ['report.html', 'requests.jsonl', 'result.json', 'summary.md']);
+  for (const f of readdirSync(out)) assertNoKey(f, readFileSync(join(out, f), 'utf8'));
+});
+
+test('with --workers 2 and --save-detailed the key is in no output byte either (each worker thread redacts too)', async () => {
+  const trace = join(dir, 'trace-w.jsonl');
+  writeFileSync(trace, [10, 11, 12, 13, 13, 10].map((n, i) => JSON.stringify({ timestamp: i * 10, input_length: n, output_length: 2 })).join('\n') + '\n');
+  const out = join(dir, 'out-w');
+  const r = await runCli(['replay', trace, '--endpoint', url, '--api-key-env', 'OF_SECRET_KEY', '--workers', '2', '--save-detailed', '--json', '--out', out, '--max-schedule-lag-ms', '5000'], { env: { OF_SECRET_KEY: KEY } });
+  assert.equal(r.code, 4, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.error_summary.total, 6);
+  assert.match(res.errors.join('\n'), /Incorrect API key provided: \*\*\*/);
+  assertNoKey('--json stdout', r.stdout);
+  assertNoKey('stderr', r.stderr);
   for (const f of readdirSync(out)) assertNoKey(f, readFileSync(join(out, f), 'utf8'));
 });
 

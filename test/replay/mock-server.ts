@@ -18,8 +18,8 @@ export type Behaviour =
       chat?: boolean;
       /** Interleave ": ping" comments and split messages across writes. */
       noisy?: boolean;
-      /** After the last message: end normally, reset the socket, never end, or end cleanly without `[DONE]`. */
-      end?: 'done' | 'reset' | 'hang' | 'no-done';
+      /** After the last message: end normally, reset the socket, never end, end cleanly without `[DONE]`, or send an `{"error": …}` event and then `[DONE]`. */
+      end?: 'done' | 'reset' | 'hang' | 'no-done' | 'error-event';
       /** The usage object as raw JSON text, given the tokens produced so far (to send what JSON.stringify cannot, like 1e999). */
       usageText?: (produced: number) => string;
     }
@@ -133,6 +133,10 @@ export function startMockServer(
           if (b.end === 'hang') return;
           if (b.end === 'no-done') {
             res.end();
+            return;
+          }
+          if (b.end === 'error-event') {
+            res.end(`data: ${JSON.stringify({ error: { message: 'engine overloaded mid-stream', type: 'server_error', code: 503 } })}\n\ndata: [DONE]\n\n`);
             return;
           }
           let tail = '';

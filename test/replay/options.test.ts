@@ -38,7 +38,7 @@ test('--assert parses KEY OP NUMBER with every operator', () => {
 
 test('--assert keys are checked against the result these options produce, before the run', () => {
   const t = template({ percentiles: [50, 90, 99] });
-  validateAssertions([parseAssertion('p90_itl_ms<5'), parseAssertion('schedule_lag_ms.p99<1'), parseAssertion('errors.by_cause.timeout==0')], t);
+  validateAssertions([parseAssertion('p90_itl_ms<5'), parseAssertion('schedule_lag_ms.p99<1'), parseAssertion('error_summary.by_cause.timeout==0')], t);
   usage(() => validateAssertions([parseAssertion('p95_ttft_ms<5')], t), /unknown numeric key 'p95_ttft_ms'.*did you mean/);
   usage(() => validateAssertions([parseAssertion('tbt_source==1')], t), /unknown numeric key/);
   usage(() => validateAssertions([parseAssertion('metadata.request_timeout_s<1')], t), /unknown numeric key/);

@@ -99,3 +99,19 @@ test('pacer: stop() ends the schedule and hands back what was still queued', asy
   pacer.finished();
   assert.equal(log.started.length, 1, 'nothing starts after stop');
 });
+
+test('pacer: poke releases a due item at once when the clock would wake late, and never before its due time', async () => {
+  const clock = new FakeClock();
+  const { pacer, log } = setup(clock, 0, [10, 20], Infinity);
+  const run = pacer.run();
+  await clock.advance(5);
+  pacer.poke(clock.now()); // not due yet: nothing happens
+  assert.deepEqual(log.released, []);
+  await clock.advance(6); // t = 11, item 0 (due 10) still asleep in the clock
+  pacer.poke(clock.now());
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log.released, [[0, 11]], 'released by the poke, 1 ms late instead of the clock\'s wake-up');
+  clock.lateMs = 50;
+  await drive(clock, run);
+  assert.deepEqual(log.released[1], [1, 70], 'without a poke the late wake-up decides');
+});

@@ -58,8 +58,8 @@ test('runReplay: paced requests, per-request records, errors by cause, degraded 
   assert.equal(result.issued, 4);
   assert.equal(result.completed, 2);
   assert.equal(result.failed, 2);
-  assert.equal(result.errors.by_cause.http_5xx, 1);
-  assert.equal(result.errors.by_cause.reset, 1);
+  assert.equal(result.error_summary.by_cause.http_5xx, 1);
+  assert.equal(result.error_summary.by_cause.reset, 1);
   assert.equal(result.error_rate, 0.5);
   assert.equal(result.degraded, true);
   assert.match(result.degraded_reasons[0], /error rate/);
@@ -144,7 +144,7 @@ test('runReplay: a request whose body cannot be built fails as client; the run g
   assert.match(records[0].errorDetail ?? '', /^cannot build the request body: .*(array|length)/i);
   assert.deepEqual(records.slice(1).map((r) => r.status), ['ok', 'ok']);
   assert.equal(result.completed, 2);
-  assert.equal(result.errors.by_cause.client, 1);
+  assert.equal(result.error_summary.by_cause.client, 1);
 });
 
 test('runReplay: a subscriber that throws (a bug) stops the run there; what was measured is kept and the error returned', async () => {
