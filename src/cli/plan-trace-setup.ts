@@ -9,6 +9,7 @@ import { ABLATION_LADDER, isControllerVariant } from '../controller/variants.js'
 import type { SolverLatency } from '../controller/solve-latency.js';
 import { PAUSE_POLICIES } from '../planner/types.js';
 import { loadProfile, type LoadedProfile } from '../profile/load.js';
+import { EMBEDDED_DEFAULTS, shippedProfile } from './replay-engine.js';
 import { FITTED_STEP_OVERHEAD_MS } from '../core/profile-format.js';
 import { traceOptionsFrom, type TraceOptions } from './trace-options.js';
 
@@ -65,9 +66,8 @@ export interface PlanTraceSetup {
 
 export function readPlanTraceSetup(opts: Record<string, unknown>): PlanTraceSetup {
   if (typeof opts.trace !== 'string') throw usageError('--trace', 'a trace file is required');
-  if (typeof opts.profile !== 'string') throw usageError('--profile', 'a profile file is required with --trace');
   const model = resolveModel({ model: opts.model as string | undefined, modelConfig: opts.modelConfig as string | undefined });
-  const loaded = loadProfile(opts.profile);
+  const loaded = loadProfile(typeof opts.profile === 'string' ? opts.profile : shippedProfile(EMBEDDED_DEFAULTS.profile, '--profile'));
   const tp = numOption(opts, 'tp') ?? 1;
   const cost = new CostModel(model, loaded.profile, { tp, modelLookup: findModel });
   const maxNumSeqs = numOption(opts, 'maxNumSeqs') ?? ENGINE_DEFAULTS.maxNumSeqs;

@@ -25,12 +25,13 @@ import { addTraceOptions } from './trace-options.js';
 import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
 import { buildBatchReport } from '../report/batch-report.js';
 import { runPlanSweep } from './plan-sweep.js';
+import { EMBEDDED_DEFAULTS, shippedProfile } from './replay-engine.js';
 import { SWEEP_KEYS } from '../engine/sweep-axes.js';
 
 interface PlanOptions {
   model?: string;
   modelConfig?: string;
-  profile: string;
+  profile?: string;
   gpuKvGib?: number;
   gpuKvBlocks?: number;
   batch?: string;
@@ -56,7 +57,7 @@ function readBatch(file: string): string {
 async function runPlanBatch(o: PlanOptions, ctx: CliContext): Promise<void> {
   if (!o.model && !o.modelConfig) throw usageError('--model', 'required: a catalogue id such as llama-3.1-8b, or --model-config config.json');
   const model = resolveModel({ model: o.model, modelConfig: o.modelConfig });
-  const loaded = loadProfile(o.profile);
+  const loaded = loadProfile(o.profile ?? shippedProfile(EMBEDDED_DEFAULTS.profile, '--profile'));
   const cost = new CostModel(model, loaded.profile, { tp: o.tp, modelLookup: findModel });
   let budgetBlocks: number;
   if (o.gpuKvBlocks !== undefined) budgetBlocks = o.gpuKvBlocks;
@@ -145,7 +146,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     )
     .option('--model <id>', 'model from the catalogue (llama-3.1-8b, llama-3.1-70b, qwen2.5-7b, qwen2.5-72b, mistral-7b-v0.3)')
     .option('--model-config <file>', 'HuggingFace config.json of a model not in the catalogue')
-    .requiredOption('--profile <file>', 'GPU profile JSON (orbitflow.profile/v1, e.g. profiles/a6000-llama-3.1-8b.published-fit.json)')
+    .option('--profile <file>', `GPU profile JSON (orbitflow.profile/v1, e.g. profiles/a6000-llama-3.1-8b.published-fit.json; default: the embedded engine's, profiles/${EMBEDDED_DEFAULTS.profile}, NOT MEASURED)`)
     .addOption(new Option('--gpu-kv-gib <GiB>', 'GPU KV budget per GPU (per TP rank), GiB').argParser(positiveNumber).conflicts('gpuKvBlocks'))
     .addOption(new Option('--gpu-kv-blocks <n>', 'GPU KV budget in per-layer blocks (16 tokens of one layer of one request)').argParser(positiveInt))
     .addOption(new Option('--batch <file>', 'decode batch to place: JSON {"requests":[{id, context_tokens, slo_tpot_ms?, deposit_tokens?}]} or CSV with that header').conflicts('trace'))

@@ -42,13 +42,13 @@ export interface EmbeddedEngine {
 }
 
 /** The shipped profiles folder, found from the compiled file (dist/src/cli → ../../../profiles). */
-export function shippedProfile(name: string): string {
+export function shippedProfile(name: string, option = '--engine-profile'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const up of ['../../../profiles', '../../profiles', '../profiles']) {
     const p = resolve(here, up, name);
     if (existsSync(p)) return p;
   }
-  throw usageError('--engine-profile', `the shipped profile ${name} was not found next to orbitflow; pass --engine-profile FILE`);
+  throw usageError(option, `the shipped profile ${name} was not found next to orbitflow; pass ${option} FILE`);
 }
 
 /** What the worker thread needs to start the engine. */

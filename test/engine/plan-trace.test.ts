@@ -123,7 +123,11 @@ test('runPlanTrace prints the table with the profile provenance first, and refus
     assert.match(lines[0], /^profile engine-test-a100-datasheet \(NOT MEASURED: datasheet-derived\)/);
     assert.match(lines.at(-2)!, /^policy\s+TPOT att\s+TBT att\s+TBT att TD\s+P95 TBT\/S/);
     assert.match(lines.at(-1)!, /^dynamic\s+\d+\.\d%/);
-    for (const bad of [{ policy: 'nope' }, { gpuKvGib: undefined }, { profile: undefined }, { sloScale: -1 }]) {
+    // Without --profile, the embedded engine's (and the provenance line says which it is).
+    const dflt = captureCtx();
+    await runPlanTrace({ trace: MOONCAKE_CONV, gpuKvGib: 6, policy: 'gpu-only', limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0 }, dflt.ctx);
+    assert.match(dflt.stdout().split('\n')[0], /^profile h100-sxm\.datasheet \(NOT MEASURED: datasheet-derived\)/);
+    for (const bad of [{ policy: 'nope' }, { gpuKvGib: undefined }, { profile: join(dir, 'missing.json') }, { sloScale: -1 }]) {
       await assert.rejects(
         runPlanTrace({ trace: MOONCAKE_CONV, profile, gpuKvGib: 6, limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0, ...bad }, captureCtx().ctx),
         (e: { exitCode?: number }) => e.exitCode === 2,
