@@ -60,6 +60,19 @@ export interface ReplayConfig {
 export type RequestEventType = 'released' | 'sent' | 'done';
 
 /** Subscribers to the run as it happens (live view, and later the controller). Called synchronously; keep them cheap. */
+/** What of a replay's configuration scores its records (one run, or the merge of its workers). */
+export function scoringOf(config: ReplayConfig) {
+  return {
+    percentiles: config.percentiles,
+    slo: config.slo,
+    deposit: config.deposit,
+    goodput: config.goodput,
+    maxErrorRate: config.maxErrorRate,
+    maxScheduleLagMs: config.maxScheduleLagMs,
+    saveDetailed: config.saveDetailed,
+  };
+}
+
 export interface ReplayHooks {
   onStart?(info: { t0Ms: number; modelName: string; total: number; traceDurationS: number; clock: Clock }): void;
   onRequestEvent?(type: RequestEventType, rec: RequestRecord): void;
@@ -280,16 +293,10 @@ export async function runReplay(config: ReplayConfig, given: ReplayHooks = {}, s
     ...config.metadata.extra,
   };
   const result = buildRunResult(records, {
+    ...scoringOf(config),
     durationS,
-    percentiles: config.percentiles,
-    slo: config.slo,
-    deposit: config.deposit,
-    goodput: config.goodput,
-    maxErrorRate: config.maxErrorRate,
-    maxScheduleLagMs: config.maxScheduleLagMs,
     interrupted,
     metadata,
-    saveDetailed: config.saveDetailed,
   });
   result.internal_error = internalError === null ? null : (internalError as Error).message;
   const outcome: ReplayOutcome = { result, records, internalError, t0UnixMs, t0HrMs, startLateMs };

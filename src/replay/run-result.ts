@@ -3,7 +3,7 @@ import { pooledTbt, type TbtSource } from './metrics-tbt.js';
 import { computeVllmMetrics, contentTtftsMs, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
 import { ERROR_CAUSES, isSuccess, outputTokensCountedBy, type ErrorCause, type OutputTokensCount, type RequestRecord } from './request-record.js';
 import { distribution, percentileWord, type Distribution } from './summary-stats.js';
-import { vllmDetailedLists, vllmRunKeys, type VllmDetailedLists } from './vllm-result-keys.js';
+import { vllmDetailedLists, vllmRunKeys, type VllmDetailedLists, type VllmRunKeys } from './vllm-result-keys.js';
 import { vllmSuccess } from './vllm-view.js';
 import type { ControllerRunReport } from '../controller/run-report.js';
 
@@ -53,7 +53,7 @@ export interface AssertionOutcome {
  * request_throughput, mean_/median_/std_/pXX_{ttft,tpot,itl,e2el}_ms, …), then orbitflow's own
  * under distinct names. Percentile keys are dynamic, so they are reached by index.
  */
-export interface RunResult {
+export interface RunResult extends VllmRunKeys {
   schema: typeof RUN_SCHEMA;
   duration: number;
   completed: number;
@@ -66,17 +66,6 @@ export interface RunResult {
   total_token_throughput: number;
   max_output_tokens_per_s: number;
   max_concurrent_requests: number;
-  /** vLLM's run metadata keys (vllm-result-keys.ts). */
-  date: string;
-  endpoint_type: string;
-  backend: string;
-  label: string;
-  model_id: string;
-  tokenizer_id: string;
-  num_prompts: number;
-  request_rate: number | 'inf';
-  burstiness: number | 'inf';
-  max_concurrency: number | null;
   /** orbitflow's stricter verdict (a stream with an error event, cut short or with contradictory usage fails). */
   orbitflow_completed: number;
   orbitflow_failed: number;

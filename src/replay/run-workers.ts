@@ -5,7 +5,7 @@ import { createTimerClock, hrNowMs } from './clock.js';
 import { mergeParts } from './merge-runs.js';
 import type { RequestRecord } from './request-record.js';
 import { buildRunResult } from './run-result.js';
-import { runReplay, type ReplayConfig, type ReplayHooks, type ReplayOutcome } from './run-replay.js';
+import { runReplay, scoringOf, type ReplayConfig, type ReplayHooks, type ReplayOutcome } from './run-replay.js';
 import { capShare, shareOf } from './shard.js';
 
 /** What a worker thread gets: the run's config less what cannot cross a thread (clock, start gate), and its share. */
@@ -133,16 +133,10 @@ export async function runReplayWorkers(config: ReplayConfig, workers: number, ho
   const t0UnixMs = Math.min(...got.map((o) => o.t0UnixMs));
   const m0 = finished[0].result.metadata;
   const result = buildRunResult(merged.records, {
+    ...scoringOf(config),
     durationS: merged.durationS,
-    percentiles: config.percentiles,
-    slo: config.slo,
-    deposit: config.deposit,
-    goodput: config.goodput,
-    maxErrorRate: config.maxErrorRate,
-    maxScheduleLagMs: config.maxScheduleLagMs,
     interrupted: finished.some((o) => o.result.interrupted),
     metadata: { ...m0, started_unix_ms: t0UnixMs, start_late_ms: Math.max(...got.map((o) => o.startLateMs)), workers: { count: workers, start_spread_ms: spread(got.map((o) => o.startLateMs)) } },
-    saveDetailed: config.saveDetailed,
   });
   const internal = finished.find((o) => o.internalError !== null);
   const outcome: ReplayOutcome = {
