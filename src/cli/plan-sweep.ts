@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -175,6 +176,8 @@ export async function runPlanSweep(opts: Record<string, unknown>, ctx: CliContex
 
   const pool = new Piscina({ filename: new URL('./sweep-worker.js', import.meta.url).href, minThreads: Math.min(jobs, tasks.length), maxThreads: Math.min(jobs, tasks.length), idleTimeout: 1000, concurrentTasksPerWorker: 1 });
   const ac = new AbortController();
+  // Every queued simulation listens on the one signal (the pool holds them all at once).
+  setMaxListeners(tasks.length + 1, ac.signal);
   let done = 0;
   const running = (): number => Math.min(jobs, tasks.length - done);
   let interrupted = false;
