@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { Endpoint } from '../replay/endpoint.js';
-import type { ReplayHooks } from '../replay/run-replay.js';
+import type { HookBus } from '../replay/hook-bus.js';
 import type { RunResult } from '../replay/run-result.js';
 import { createScraper, metricsTarget } from '../replay/telemetry/scraper.js';
 import type { Telemetry } from '../replay/telemetry/timeline.js';
@@ -27,7 +27,7 @@ export interface AttachedTelemetry {
  * run's clock) and stops when the run is over. A URL off the endpoint's origin is exit 2 here,
  * before anything is sent; a scrape that fails is said once on stderr and never fails the run.
  */
-export function attachTelemetry(ctx: CliContext, opts: Record<string, unknown>, endpoint: Endpoint, headers: Record<string, string>, hooks: ReplayHooks): AttachedTelemetry {
+export function attachTelemetry(ctx: CliContext, opts: Record<string, unknown>, endpoint: Endpoint, headers: Record<string, string>, hooks: HookBus): AttachedTelemetry {
   if (opts.scrape === false) {
     if (opts.metricsUrl !== undefined) throw usageError('--metrics-url', 'conflicts with --no-scrape');
     return { finish: async (r) => void (r.telemetry = { enabled: false, reason: '--no-scrape' } satisfies Telemetry) };
@@ -36,18 +36,18 @@ export function attachTelemetry(ctx: CliContext, opts: Record<string, unknown>, 
   if (intervalS < 0.05 || intervalS > 3600) throw usageError('--scrape-interval-s', `must be in [0.05, 3600], got ${intervalS}`);
   const target = metricsTarget(endpoint, opts.metricsUrl as string | undefined);
   let scraper: ReturnType<typeof createScraper> | null = null;
-  const inner = hooks.onStart;
-  hooks.onStart = (info) => {
-    inner?.(info);
-    scraper = createScraper({
-      target,
-      headers,
-      intervalMs: intervalS * 1000,
-      now: () => info.clock.now(),
-      onFirstFailure: (m) => ctx.stderr.write(`orbitflow: engine telemetry: ${redact(m)} (counted, not fatal; the replay goes on)\n`),
-    });
-    scraper.start(info.t0Ms);
-  };
+  hooks.subscribe({
+    onStart(info) {
+      scraper = createScraper({
+        target,
+        headers,
+        intervalMs: intervalS * 1000,
+        now: () => info.clock.now(),
+        onFirstFailure: (m) => ctx.stderr.write(`orbitflow: engine telemetry: ${redact(m)} (counted, not fatal; the replay goes on)\n`),
+      });
+      scraper.start(info.t0Ms);
+    },
+  });
   return {
     async finish(r: RunResult): Promise<void> {
       const s = scraper as ReturnType<typeof createScraper> | null;

@@ -18,7 +18,8 @@ import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.
 import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
 import type { ApiKind } from '../replay/request-body.js';
 import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
-import type { ReplayConfig, ReplayHooks } from '../replay/run-replay.js';
+import type { ReplayConfig } from '../replay/run-replay.js';
+import { HookBus } from '../replay/hook-bus.js';
 import { runReplayWorkers } from '../replay/run-workers.js';
 import { capShare, shareOf } from '../replay/shard.js';
 import { unixToHrMs } from '../replay/clock.js';
@@ -344,7 +345,8 @@ async function replayOnce(
   let progressTimer: NodeJS.Timeout | null = null;
   const ac = new AbortController();
   const useInk = ctx.interactive && !opts.json;
-  const hooks: ReplayHooks = {
+  const hooks = new HookBus();
+  hooks.subscribe({
     onStart({ t0Ms, clock }) {
       elapsedMs = () => clock.now() - t0Ms;
       if (useInk) {
@@ -364,7 +366,7 @@ async function replayOnce(
       else live.onDone(rec);
     },
     onTokenChunk: (rec) => live.onTokenChunk(rec),
-  };
+  });
 
   // Engine telemetry (/metrics on the endpoint's origin), sampled while the run goes.
   const telemetry = primary ? attachTelemetry(ctx, opts, endpoint, headers, hooks) : null;
@@ -372,17 +374,7 @@ async function replayOnce(
   const oneClient = run.scale.workers === 1 && run.scale.shard === null;
   if (!oneClient && primary && opts.controller === 'auto') ctx.stderr.write('orbitflow: controller off: it needs one client (not --workers N or --shard)\n');
   const attached = oneClient ? await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary) : null;
-  if (attached) {
-    const inner = { onTokenChunk: hooks.onTokenChunk!, onRequestEvent: hooks.onRequestEvent! };
-    hooks.onTokenChunk = (rec) => {
-      inner.onTokenChunk(rec);
-      attached.controller.hooks.onTokenChunk!(rec);
-    };
-    hooks.onRequestEvent = (type, rec) => {
-      inner.onRequestEvent(type, rec);
-      attached.controller.hooks.onRequestEvent!(type, rec);
-    };
-  }
+  if (attached) hooks.subscribe(attached.controller.hooks);
 
   let finished!: Promise<RunResult>;
   const lost = opts.out !== undefined ? `the results (${RUN_OUTPUT_FILES.map((f) => join(opts.out!, f)).join(', ')})` : 'the summary';
