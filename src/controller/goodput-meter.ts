@@ -5,15 +5,9 @@
  */
 export class GoodputMeter {
   private readonly last = new Map<string, number>();
-  private readonly times: number[] = [];
-  private readonly counts: number[] = [];
-  private head = 0;
-  private sum = 0;
+  private readonly good = new WindowSum();
+  private readonly all = new WindowSum();
   private firstMs = Number.NaN;
-  private readonly allTimes: number[] = [];
-  private readonly allCounts: number[] = [];
-  private allHead = 0;
-  private allSum = 0;
 
   constructor(private readonly windowMs = 60_000) {}
 
@@ -21,15 +15,10 @@ export class GoodputMeter {
     if (Number.isNaN(this.firstMs)) this.firstMs = nowMs;
     const prev = this.last.get(id);
     this.last.set(id, nowMs);
-    this.allTimes.push(nowMs);
-    this.allCounts.push(tokens);
-    this.allSum += tokens;
+    this.all.add(nowMs, tokens);
     // Several tokens in one report: the gap is shared by them.
     const good = prev === undefined || sloMs === undefined || (nowMs - prev) / tokens <= sloMs ? tokens : 0;
-    if (good === 0) return;
-    this.times.push(nowMs);
-    this.counts.push(good);
-    this.sum += good;
+    if (good > 0) this.good.add(nowMs, good);
   }
 
   forget(id: string): void {
@@ -38,27 +27,43 @@ export class GoodputMeter {
 
   /** Every token (good or not) per ms over the last window. */
   outputRatePerMs(nowMs: number): number {
-    while (this.allHead < this.allTimes.length && this.allTimes[this.allHead] < nowMs - this.windowMs) this.allSum -= this.allCounts[this.allHead++];
-    if (this.allHead > 4096 && this.allHead * 2 > this.allTimes.length) {
-      this.allTimes.splice(0, this.allHead);
-      this.allCounts.splice(0, this.allHead);
-      this.allHead = 0;
-    }
-    if (Number.isNaN(this.firstMs)) return 0;
-    const span = Math.min(this.windowMs, nowMs - this.firstMs);
-    return span > 0 ? this.allSum / span : 0;
+    return this.rate(this.all, nowMs);
   }
 
   /** Good tokens per ms over the last window (or since the first token, if shorter). */
   ratePerMs(nowMs: number): number {
-    while (this.head < this.times.length && this.times[this.head] < nowMs - this.windowMs) this.sum -= this.counts[this.head++];
+    return this.rate(this.good, nowMs);
+  }
+
+  private rate(w: WindowSum, nowMs: number): number {
+    const sum = w.since(nowMs - this.windowMs);
+    if (Number.isNaN(this.firstMs)) return 0;
+    const span = Math.min(this.windowMs, nowMs - this.firstMs);
+    return span > 0 ? sum / span : 0;
+  }
+}
+
+/** A sum of timed counts over a sliding window: entries older than the cutoff drop out. */
+class WindowSum {
+  private readonly times: number[] = [];
+  private readonly counts: number[] = [];
+  private head = 0;
+  private sum = 0;
+
+  add(timeMs: number, count: number): void {
+    this.times.push(timeMs);
+    this.counts.push(count);
+    this.sum += count;
+  }
+
+  /** The sum of the entries at or after `cutoffMs` (the cutoff only moves forward). */
+  since(cutoffMs: number): number {
+    while (this.head < this.times.length && this.times[this.head] < cutoffMs) this.sum -= this.counts[this.head++];
     if (this.head > 4096 && this.head * 2 > this.times.length) {
       this.times.splice(0, this.head);
       this.counts.splice(0, this.head);
       this.head = 0;
     }
-    if (Number.isNaN(this.firstMs)) return 0;
-    const span = Math.min(this.windowMs, nowMs - this.firstMs);
-    return span > 0 ? this.sum / span : 0;
+    return this.sum;
   }
 }
