@@ -298,6 +298,16 @@ export async function solveIlp(
   const floor = L * inst.tcMs;
   const rows = new Set<number>([L - 1, ...(opts.initialRows ?? [])]);
   const phases = { build: 0, mip: 0, lp: 0 };
+  // The LP relaxation of a model (its binaries relaxed), timed and counted as work.
+  const relaxation = (model: Model) => {
+    const l0 = now();
+    const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: limit.kind === 'wall' ? Math.max(limit.ms, 1000) / 1000 : WORK_SAFETY_MS / 1000 });
+    phases.lp += now() - l0;
+    work.lpSolves++;
+    work.nonzeros += model.nonzeros;
+    timed(lp);
+    return lp;
+  };
   let best: { assign: Int32Array; stepMs: number; bytes: number } | null = null;
   const offer = (assign: Int32Array, stepMs: number, bytes: number): void => {
     if (!best || compareValues({ stepMs, bytes }, best) < 0) best = { assign, stepMs, bytes };
@@ -333,12 +343,7 @@ export async function solveIlp(
     const roundStart = now();
     const model = build();
     if (!model) return { glpkStatus: 4, proven: false, assign: null, boundMs: floor, solveMs: now() - t0, phasesMs: phases, rounds, size, work, hitSafetyLimit };
-    const l0 = now();
-    const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: limit.kind === 'wall' ? Math.max(limit.ms, 1000) / 1000 : WORK_SAFETY_MS / 1000 });
-    phases.lp += now() - l0;
-    work.lpSolves++;
-    work.nonzeros += model.nonzeros;
-    timed(lp);
+    const lp = relaxation(model);
     if (lp.result.status !== GLP_OPT) break;
     boundMs = Math.max(boundMs, Math.min(cutoff, lp.result.z - model.tieWeightMax));
     if (opts.repair) {
@@ -408,12 +413,7 @@ export async function solveIlp(
       // The bytes LP relaxation bounds the bytes any plan at this T can move: stop when the plan in
       // hand is already within the gap tolerance of it.
       bytesBoundChecked = true;
-      const l0 = now();
-      const lp = solver.solve({ ...model.lp, binaries: [] }, { msglev: 0, presol: false, tmlim: limit.kind === 'wall' ? Math.max(limit.ms, 1000) / 1000 : WORK_SAFETY_MS / 1000 });
-      phases.lp += now() - l0;
-      work.lpSolves++;
-      work.nonzeros += model.nonzeros;
-      timed(lp);
+      const lp = relaxation(model);
       if (lp.result.status === GLP_OPT && bytesNow <= lp.result.z * GIB * (1 + (opts.gapTolerance ?? 0)) + 1) break;
       if (!mayContinue()) break;
     }
