@@ -5,6 +5,11 @@ import type { LiveSnapshot } from '../../src/replay/live-stats.js';
 import { startLiveView } from '../../src/ui/live-view.js';
 import { progressBar } from '../../src/ui/replay-live.js';
 
+// ink draws frames only outside CI (it reads CI when it is first imported, which startLiveView does
+// lazily): this file tests the view a user's terminal shows, so it runs as a terminal outside CI.
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
 /** A terminal that records what ink draws: a TTY of 100 columns whose frames we can read back. */
 class FakeTerminal extends Writable {
   readonly isTTY = true;
@@ -35,14 +40,24 @@ test('ink live view: each frame shows the snapshot it was given, and the last fr
   const term = new FakeTerminal();
   let current = snapshot();
   const view = await startLiveView(term as unknown as NodeJS.WriteStream, 'orbitflow replay sample.csv', () => current, () => undefined);
-  const first = term.lastFrame();
-  assert.match(first, /24\/60/);
-  assert.match(first, /sent 30 · failed 2 · in flight 6/);
-  assert.match(first, /TTFT p50 31 ms p99 96 ms {3}TPOT p50 9 ms p99 13 ms/);
-  assert.match(first, /elapsed 4\.2 s of 28\.0 s trace time/);
-  assert.ok(first.includes(progressBar(current)), first);
-  current = snapshot({ finished: 58, sent: 60, inFlight: 0, elapsedS: 29.5, controllerLine: 'controller: 40 plans applied' });
-  await view.stop(snapshot({ finished: 60, sent: 60, failed: 0, inFlight: 0, elapsedS: 30.1, ttftP50Ms: 0, controllerLine: 'controller: 41 plans applied' }));
+  let stopped = false;
+  const stop = async (final: LiveSnapshot) => {
+    stopped = true;
+    await view.stop(final);
+  };
+  try {
+    const first = term.lastFrame();
+    assert.match(first, /24\/60/);
+    assert.match(first, /sent 30 · failed 2 · in flight 6/);
+    assert.match(first, /TTFT p50 31 ms p99 96 ms {3}TPOT p50 9 ms p99 13 ms/);
+    assert.match(first, /elapsed 4\.2 s of 28\.0 s trace time/);
+    assert.ok(first.includes(progressBar(current)), first);
+    current = snapshot({ finished: 58, sent: 60, inFlight: 0, elapsedS: 29.5, controllerLine: 'controller: 40 plans applied' });
+    await stop(snapshot({ finished: 60, sent: 60, failed: 0, inFlight: 0, elapsedS: 30.1, ttftP50Ms: 0, controllerLine: 'controller: 41 plans applied' }));
+  } finally {
+    // A failed assertion must not leave ink's re-render timer holding the test process open.
+    if (!stopped) await view.stop(snapshot());
+  }
   const last = term.lastFrame();
   assert.match(last, /60\/60/);
   assert.match(last, /sent 60 · failed 0 · in flight 0/);
