@@ -11,7 +11,7 @@ import { runVirtual } from '../engine/virtual-run.js';
 import { FITTED_STEP_OVERHEAD_MS, provenanceLine, type Profile } from '../core/profile-format.js';
 import { readRunDir, type RunDir } from '../profile/from-run/run-dir.js';
 import { loadProfile } from '../profile/load.js';
-import { checkAssertions, parseAssertion, validateAssertions } from '../replay/assertions.js';
+import { checkAssertions, knownKeysOf, parseAssertion, validateAssertions } from '../replay/assertions.js';
 import { sha256File } from '../replay/file-hash.js';
 import type { Telemetry } from '../replay/telemetry/timeline.js';
 import { openTrace } from '../trace/open.js';
@@ -19,17 +19,13 @@ import type { TraceRequest } from '../core/trace-request.js';
 import { validationTable } from '../ui/validation-table.js';
 import { err, out, type CliContext } from './context.js';
 import { traceOptionsFrom } from './trace-options.js';
+import type { GivenOnCommandLine, PlanCliOptions } from './plan-options.js';
 import { buildValidation, recordFromLine, recordFromSimulated, validationTemplate, type ValidationReport } from './validation-report.js';
 
 /** The policy of a stock vLLM: everything on the GPU, recompute preemption. */
 export const DEFAULT_AGAINST_POLICY: BaselinePolicy = 'gpu-only';
 /** No queue was ever seen: any limit at or above the peak behaves alike; this one is vLLM's V0 default. */
 const UNBOUNDED_SEQS = 256;
-
-function num(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
 
 function refuse(message: string): never {
   throw new OrbitflowError('OF_PLAN_AGAINST', message);
@@ -65,9 +61,9 @@ interface Derived<T> {
   source: string;
 }
 
-function budgetOf(opts: Record<string, unknown>, cost: CostModel, telemetry: Telemetry | undefined): Derived<number> {
-  const blocks = num(opts, 'gpuKvBlocks');
-  const gib = num(opts, 'gpuKvGib');
+function budgetOf(opts: PlanCliOptions, cost: CostModel, telemetry: Telemetry | undefined): Derived<number> {
+  const blocks = opts.gpuKvBlocks;
+  const gib = opts.gpuKvGib;
   if (blocks !== undefined) return { value: Math.floor(blocks), source: '--gpu-kv-blocks' };
   if (gib !== undefined) return { value: cost.budgetBlocksFromGiB(gib), source: '--gpu-kv-gib' };
   const cap = telemetry?.enabled ? telemetry.summary.kv_capacity : null;
@@ -76,8 +72,8 @@ function budgetOf(opts: Record<string, unknown>, cost: CostModel, telemetry: Tel
   return refuse('--against: the run\'s telemetry does not say the engine\'s KV capacity: give --gpu-kv-gib GiB (or --gpu-kv-blocks N)');
 }
 
-function maxSeqsOf(opts: Record<string, unknown>, telemetry: Telemetry | undefined, measuredPeak: number): Derived<number> {
-  const given = num(opts, 'maxNumSeqs');
+function maxSeqsOf(opts: PlanCliOptions, telemetry: Telemetry | undefined, measuredPeak: number): Derived<number> {
+  const given = opts.maxNumSeqs;
   if (given !== undefined) return { value: given, source: '--max-num-seqs' };
   if (telemetry?.enabled && telemetry.samples > 0) {
     const peak = telemetry.summary.peak_running ?? 0;
@@ -95,12 +91,13 @@ function maxSeqsOf(opts: Record<string, unknown>, telemetry: Telemetry | undefin
  * `profile --from-run DIR`) and the policy matching the endpoint, then put the prediction next to
  * the measurement, number by number (`orbitflow.validation/v1`).
  */
-export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliContext, policyGiven: boolean): Promise<void> {
-  const traceFile = opts.trace as string;
-  const against = opts.against as string;
-  if (typeof opts.profile !== 'string') throw usageError('--profile', 'a profile file is required with --against (a fitted one: orbitflow profile --from-run DIR)');
-  const asserts = ((opts.assert as string[] | undefined) ?? []).map(parseAssertion);
-  const policyName = policyGiven ? String(opts.policy) : DEFAULT_AGAINST_POLICY;
+export async function runPlanAgainst(opts: PlanCliOptions, ctx: CliContext, given: GivenOnCommandLine): Promise<void> {
+  const traceFile = opts.trace!;
+  const against = opts.against!;
+  const policyGiven = given('policy');
+  if (opts.profile === undefined) throw usageError('--profile', 'a profile file is required with --against (a fitted one: orbitflow profile --from-run DIR)');
+  const asserts = (opts.assert ?? []).map(parseAssertion);
+  const policyName = policyGiven ? opts.policy : DEFAULT_AGAINST_POLICY;
   // A baseline, or `external`: the reference engine's own default with no controller attached.
   if (!isBaselinePolicy(policyName) && policyName !== 'external') {
     throw usageError('--policy', `with --against, the endpoint's own policy: one of ${BASELINE_POLICIES.join(', ')}, or external (the reference engine's default, no controller) (default ${DEFAULT_AGAINST_POLICY}, a stock vLLM); got '${policyName}'`);
@@ -109,10 +106,11 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
   const profile: Profile = loaded.profile;
   const fitted = profile.provenance.kind === 'fitted';
   const model = resolveModel({
-    model: (opts.model as string | undefined) ?? (opts.modelConfig === undefined && profile.decode.fit.form === 'linear' ? profile.decode.fit.model : undefined),
-    modelConfig: opts.modelConfig as string | undefined,
+    model: opts.model ?? (opts.modelConfig === undefined && profile.decode.fit.form === 'linear' ? profile.decode.fit.model : undefined),
+    modelConfig: opts.modelConfig,
   });
-  const tp = num(opts, 'tp') ?? (profile.provenance.fit?.tp ?? 1);
+  // The fit's TP unless --tp says otherwise (its default, 1, is not a choice made for this run).
+  const tp = given('tp') ? opts.tp : (profile.provenance.fit?.tp ?? opts.tp);
   const cost = new CostModel(model, profile, { tp, modelLookup: findModel });
 
   const run = await readRunDir(resolve(ctx.cwd, against));
@@ -132,14 +130,14 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
   const measuredPeak = typeof run.result.max_concurrent_requests === 'number' ? run.result.max_concurrent_requests : 0;
   const budget = budgetOf(opts, cost, telemetry);
   const seqs = maxSeqsOf(opts, telemetry, measuredPeak);
-  const noiseGiven = num(opts, 'noiseCv');
+  const noiseGiven = opts.noiseCv;
   const noise: Derived<number> = noiseGiven !== undefined
     ? { value: noiseGiven, source: '--noise-cv' }
     : fitted && profile.provenance.fit ? { value: profile.provenance.fit.residual_cv, source: 'the fit\'s residual spread' } : { value: ENGINE_DEFAULTS.noiseCv, source: 'the reference engine\'s default' };
-  const overheadGiven = num(opts, 'stepOverheadMs');
+  const overheadGiven = opts.stepOverheadMs;
   const stepOverheadMs = overheadGiven ?? (fitted ? FITTED_STEP_OVERHEAD_MS : ENGINE_DEFAULTS.stepOverheadMs);
-  const seed = num(opts, 'seed') ?? 0;
-  const hostKvGib = num(opts, 'hostKvGib');
+  const seed = opts.seed;
+  const hostKvGib = opts.hostKvGib;
 
   const simulation = {
     model: model.id,
@@ -176,7 +174,7 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
     simulation,
   };
   // --assert keys checked before the simulation, against a report of the same shape.
-  validateAssertions(asserts, validationTemplate());
+  validateAssertions(asserts, knownKeysOf(validationTemplate()));
 
   err(ctx, `simulating the ${requests.length} requests of ${against} on the reference engine (virtual time, policy ${policyName})`);
   const sim = await runVirtual(requests, {
@@ -196,7 +194,7 @@ export async function runPlanAgainst(opts: Record<string, unknown>, ctx: CliCont
   report.assertions = checkAssertions(asserts, report);
 
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (typeof opts.out === 'string') {
+  if (opts.out !== undefined) {
     try {
       writeFileSync(resolve(ctx.cwd, opts.out), json);
     } catch (e) {

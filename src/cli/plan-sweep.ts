@@ -21,6 +21,7 @@ import { sweepBar, sweepLine } from '../ui/sweep-progress.js';
 import { err, out, type CliContext } from './context.js';
 import { readPlanTraceSetup, type PlanTraceSetup } from './plan-trace-setup.js';
 import { parseSweeps, parseTarget } from './sweep-options.js';
+import type { GivenOnCommandLine, PlanCliOptions } from './plan-options.js';
 import type { SweepTask } from './sweep-task.js';
 
 /**
@@ -34,7 +35,7 @@ export const SWEEP_SLO_REFERENCE_GIB = 4;
 export const SWEEP_OUTPUT_FILE = 'sweep.json';
 
 /** The flag each sweep key stands for (a swept key must not also be given as its flag). */
-const FLAG_OF: Record<SweepKey, { option: string; flag: string }[]> = {
+const FLAG_OF: Record<SweepKey, { option: keyof PlanCliOptions; flag: string }[]> = {
   'gpu-kv-gib': [{ option: 'gpuKvGib', flag: '--gpu-kv-gib' }, { option: 'gpuKvBlocks', flag: '--gpu-kv-blocks' }],
   'max-num-seqs': [{ option: 'maxNumSeqs', flag: '--max-num-seqs' }],
   'slo-scale': [{ option: 'sloScale', flag: '--slo-scale' }, { option: 'tpotSloMs', flag: '--tpot-slo-ms' }],
@@ -61,10 +62,10 @@ async function readRequests(file: string, setup: PlanTraceSetup, rateScale: numb
 }
 
 /** Every check and every input read before the first simulation starts: bad input exits 2 here. */
-async function planSweep(opts: Record<string, unknown>, ctx: CliContext, given: (option: string) => boolean): Promise<Plan> {
-  const axes = parseSweeps(opts.sweep as string[]);
-  const target = typeof opts.target === 'string' ? parseTarget(opts.target) : null;
-  const jobs = (opts.jobs as number | undefined) ?? availableParallelism();
+async function planSweep(opts: PlanCliOptions, ctx: CliContext, given: GivenOnCommandLine): Promise<Plan> {
+  const axes = parseSweeps(opts.sweep ?? []);
+  const target = opts.target !== undefined ? parseTarget(opts.target) : null;
+  const jobs = opts.jobs ?? availableParallelism();
   for (const a of axes) {
     for (const f of FLAG_OF[a.key]) if (given(f.option)) throw usageError('--sweep', `${a.key} is swept; drop ${f.flag}`);
   }
@@ -92,7 +93,7 @@ async function planSweep(opts: Record<string, unknown>, ctx: CliContext, given: 
         ? { source: 'swept slo-scale × all-on-GPU step at the reference budget’s token capacity', base_ms: baseMs, scale: null, tpot_ms: null, reference }
         : { source: `${setup.sloScale} × all-on-GPU step at the reference budget’s token capacity`, base_ms: baseMs, scale: setup.sloScale, tpot_ms: setup.sloScale * baseMs, reference };
 
-  const traceFile = opts.trace as string;
+  const traceFile = opts.trace!;
   const rateValues = axisOf('rate-scale')?.values ?? [setup.traceOpts.rateScale];
   const traces = new Map<number, Awaited<ReturnType<typeof readRequests>>>();
   for (const r of rateValues) traces.set(r, await readRequests(traceFile, setup, r));
@@ -138,7 +139,7 @@ async function planSweep(opts: Record<string, unknown>, ctx: CliContext, given: 
     model: setup.model.id,
     tp: setup.tp,
     profile: { id: setup.loaded.profile.id, file: setup.loaded.file, sha256: setup.loaded.sha256, provenance: provenanceLine(setup.loaded.profile) },
-    trace: { file: traceFile, format: first.format, window: typeof opts.window === 'string' ? opts.window : null, requests_at_rate_1: atRate1.requests.length, rows_skipped: first.rowsSkipped, warnings: first.warnings },
+    trace: { file: traceFile, format: first.format, window: opts.window ?? null, requests_at_rate_1: atRate1.requests.length, rows_skipped: first.rowsSkipped, warnings: first.warnings },
     engine: {
       max_num_seqs: setup.maxNumSeqs,
       noise_cv: setup.noiseCv,
@@ -164,8 +165,8 @@ function errorText(e: unknown): string {
  * every cell × policy simulated in virtual time on a pool of worker threads, then one
  * orbitflow.sweep/v1 report, printed as a table (or JSON) and written to --out DIR.
  */
-export async function runPlanSweep(opts: Record<string, unknown>, ctx: CliContext, given: (option: string) => boolean): Promise<void> {
-  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
+export async function runPlanSweep(opts: PlanCliOptions, ctx: CliContext, given: GivenOnCommandLine): Promise<void> {
+  const outDir = opts.out !== undefined ? resolve(ctx.cwd, opts.out) : undefined;
   const plan = await planSweep(opts, ctx, given);
   if (outDir) prepareOutputDir(outDir, '--out');
   const json = Boolean(opts.json);

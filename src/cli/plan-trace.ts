@@ -13,7 +13,8 @@ import { err, out, type CliContext } from './context.js';
 import { renderPolicyTable } from '../ui/policy-table.js';
 import { buildTraceReport } from '../report/trace-report.js';
 import { reportTargets, writeReports } from './report-output.js';
-import { numOption as num, readPlanTraceSetup } from './plan-trace-setup.js';
+import { readPlanTraceSetup } from './plan-trace-setup.js';
+import type { PlanCliOptions } from './plan-options.js';
 
 /**
  * `plan --trace FILE`: simulate the trace on the reference engine in virtual time under each
@@ -21,9 +22,10 @@ import { numOption as num, readPlanTraceSetup } from './plan-trace-setup.js';
  * Token-Deposit, P95 TBT over the SLO, throughput, GPU KV use, preemptions, pauses, re-plans).
  * plan.ts calls it with commander's parsed options.
  */
-export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContext): Promise<void> {
-  const traceFile = opts.trace as string;
-  const { model, loaded, tp, cost, gpuKvBlocks, gpuKvGib, maxNumSeqs, noiseCv, stepOverheadMs, hostKvGib, seed, policies, tpotSloMs, sloScale, pausePolicy, traceOpts } = readPlanTraceSetup(opts);
+export async function runPlanTrace(opts: PlanCliOptions, ctx: CliContext): Promise<void> {
+  const setup = readPlanTraceSetup(opts);
+  const traceFile = opts.trace!;
+  const { model, loaded, tp, cost, gpuKvBlocks, gpuKvGib, maxNumSeqs, noiseCv, stepOverheadMs, hostKvGib, seed, policies, tpotSloMs, sloScale, pausePolicy, traceOpts } = setup;
   if (gpuKvBlocks === undefined && gpuKvGib === undefined) throw usageError('--gpu-kv-gib', 'a GPU KV budget is required (--gpu-kv-gib or --gpu-kv-blocks)');
   const budgetBlocks = gpuKvBlocks !== undefined ? Math.floor(gpuKvBlocks) : cost.budgetBlocksFromGiB(gpuKvGib!);
   if (budgetBlocks <= 0) throw usageError(gpuKvBlocks !== undefined ? '--gpu-kv-blocks' : '--gpu-kv-gib', 'the budget must hold at least one block');
@@ -37,11 +39,11 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
   const readStats = opened.stats();
   if (requests.length === 0) throw new OrbitflowError('OF_PLAN_TRACE_EMPTY', `${traceFile}: no requests (after window/limit/filters)`, { context: { file: traceFile } });
 
-  const outDir = typeof opts.out === 'string' ? resolve(ctx.cwd, opts.out) : undefined;
+  const outDir = opts.out !== undefined ? resolve(ctx.cwd, opts.out) : undefined;
   // Checked and created before the simulation, so a bad --out never costs a run.
   if (outDir) prepareOutputDir(outDir, '--out');
   const reports = reportTargets(opts.report, outDir);
-  const json = Boolean(opts.json);
+  const json = opts.json;
   const progress = (line: string): void => err(ctx, line);
   if (!json) out(ctx, provenanceLine(loaded.profile));
   progress(`simulating ${requests.length} requests of ${traceFile} under ${policies.join(', ')} (virtual time)`);
@@ -61,11 +63,11 @@ export async function runPlanTrace(opts: Record<string, unknown>, ctx: CliContex
       tp,
       budgetBlocks,
       sloMs,
-      windowSteps: num(opts, 'windowSteps'),
-      timeLimitMs: num(opts, 'timeLimitMs'),
+      windowSteps: setup.windowSteps,
+      timeLimitMs: setup.timeLimitMs,
       pausePolicy,
       seed,
-      solverLatency: opts.solverLatency as SolverLatency | undefined,
+      solverLatency: setup.solverLatency,
       clockMs: ctx.clockMs,
     }),
     recordTimeline: outDir !== undefined,

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { Endpoint } from '../replay/endpoint.js';
@@ -7,14 +6,32 @@ import type { RunResult } from '../replay/run-result.js';
 import { createScraper, metricsTarget } from '../replay/telemetry/scraper.js';
 import type { Telemetry } from '../replay/telemetry/timeline.js';
 import type { CliContext } from './context.js';
+import { negatable, optional, withDefault, type OptionsOf, type OptionTable } from './option-table.js';
 import { positiveNumber } from './parse-options.js';
 
 /** replay's telemetry options: `--metrics-url`, `--no-scrape`, `--scrape-interval-s`. */
-export function addTelemetryOptions(cmd: Command): Command {
-  return cmd
-    .option('--metrics-url <url>', "engine Prometheus metrics to sample during the run; must be on the endpoint's origin (default: /metrics under the endpoint)")
-    .option('--no-scrape', 'do not sample the engine\'s /metrics (default: sample it, and keep the timeline in the result)')
-    .option('--scrape-interval-s <s>', 'seconds between two samples of /metrics', positiveNumber, 1);
+export const TELEMETRY_OPTIONS = {
+  metricsUrl: optional('--metrics-url <url>', "engine Prometheus metrics to sample during the run; must be on the endpoint's origin (default: /metrics under the endpoint)"),
+  scrape: negatable('--no-scrape', "do not sample the engine's /metrics (default: sample it, and keep the timeline in the result)"),
+  scrapeIntervalS: withDefault('--scrape-interval-s <s>', 'seconds between two samples of /metrics', 1, { parse: positiveNumber }),
+} satisfies OptionTable;
+
+export type TelemetryCliOptions = OptionsOf<typeof TELEMETRY_OPTIONS>;
+
+/** The sampling a run asked for, checked before anything is sent (null: --no-scrape). */
+export interface TelemetryPlan {
+  metricsUrl: string | undefined;
+  intervalS: number;
+}
+
+export function telemetryPlanFrom(o: TelemetryCliOptions): TelemetryPlan | null {
+  if (!o.scrape) {
+    if (o.metricsUrl !== undefined) throw usageError('--metrics-url', 'conflicts with --no-scrape');
+    return null;
+  }
+  const intervalS = o.scrapeIntervalS;
+  if (intervalS < 0.05 || intervalS > 3600) throw usageError('--scrape-interval-s', `must be in [0.05, 3600], got ${intervalS}`);
+  return { metricsUrl: o.metricsUrl, intervalS };
 }
 
 export interface AttachedTelemetry {
@@ -27,14 +44,10 @@ export interface AttachedTelemetry {
  * run's clock) and stops when the run is over. A URL off the endpoint's origin is exit 2 here,
  * before anything is sent; a scrape that fails is said once on stderr and never fails the run.
  */
-export function attachTelemetry(ctx: CliContext, opts: Record<string, unknown>, endpoint: Endpoint, headers: Record<string, string>, hooks: HookBus): AttachedTelemetry {
-  if (opts.scrape === false) {
-    if (opts.metricsUrl !== undefined) throw usageError('--metrics-url', 'conflicts with --no-scrape');
-    return { finish: async (r) => void (r.telemetry = { enabled: false, reason: '--no-scrape' } satisfies Telemetry) };
-  }
-  const intervalS = (opts.scrapeIntervalS as number | undefined) ?? 1;
-  if (intervalS < 0.05 || intervalS > 3600) throw usageError('--scrape-interval-s', `must be in [0.05, 3600], got ${intervalS}`);
-  const target = metricsTarget(endpoint, opts.metricsUrl as string | undefined);
+export function attachTelemetry(ctx: CliContext, plan: TelemetryPlan | null, endpoint: Endpoint, headers: Record<string, string>, hooks: HookBus): AttachedTelemetry {
+  if (plan === null) return { finish: async (r) => void (r.telemetry = { enabled: false, reason: '--no-scrape' } satisfies Telemetry) };
+  const { intervalS } = plan;
+  const target = metricsTarget(endpoint, plan.metricsUrl);
   let scraper: ReturnType<typeof createScraper> | null = null;
   hooks.subscribe({
     onStart(info) {

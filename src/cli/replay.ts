@@ -1,29 +1,26 @@
 import { basename, join } from 'node:path';
-import { ENGINE_DEFAULTS } from '../engine/engine-core.js';
-import { Option, type Command } from 'commander';
-import { ExitCode, usageError } from '../core/errors.js';
+import type { Command } from 'commander';
+import { ExitCode, OrbitflowError } from '../core/errors.js';
 import { loadTrace } from '../trace/open.js';
 import { formatTraceSummary, summariseTrace, traceSummaryJson } from '../trace/summary.js';
+import type { TraceOptions } from '../trace/options.js';
 import type { TraceRequest } from '../core/trace-request.js';
-import { checkAssertions, parseAssertion, validateAssertions, type Assertion } from '../replay/assertions.js';
+import { checkAssertions, validateAssertions } from '../replay/assertions.js';
 import { parseEndpoint } from '../replay/endpoint.js';
 import { sha256File } from '../replay/file-hash.js';
 import { LiveStats } from '../replay/live-stats.js';
-import type { SloSpec } from '../replay/metrics-slo.js';
-import type { GoodputSpec } from '../replay/metrics-vllm.js';
+import { SLO_METRICS, sloValue, type SloMetric } from '../replay/metrics-slo.js';
 import { RUN_OUTPUT_FILES, writeRunOutputs } from '../replay/outputs.js';
 import { prepareOutputDir } from '../core/output-files.js';
-import { redact, registerSecret } from '../core/redact.js';
-import { parseGoodput, parsePercentiles, parseSlo } from '../replay/parse-specs.js';
-import { DEFAULT_HASH_BLOCK_TOKENS, type PromptMode } from '../replay/prompt.js';
-import type { ApiKind } from '../replay/request-body.js';
-import { buildRunResult, type RunMetadata, type RunResult } from '../replay/run-result.js';
+import { redact } from '../core/redact.js';
+import { DEFAULT_HASH_BLOCK_TOKENS } from '../replay/prompt.js';
+import { runResultKeys } from '../replay/result-keys.js';
+import type { RunResult } from '../replay/run-result.js';
 import type { ReplayConfig } from '../replay/run-replay.js';
 import { HookBus } from '../replay/hook-bus.js';
 import { runReplayWorkers } from '../replay/run-workers.js';
 import { capShare, shareOf } from '../replay/shard.js';
 import { unixToHrMs } from '../replay/clock.js';
-import { addScaleOptions, scalePlanFrom, type ScalePlan } from './replay-scale.js';
 import type { RequestRecord } from '../replay/request-record.js';
 import { buildReplayReport, type ReplayRun } from '../report/replay-report.js';
 import { checkReportTargets, reportTargets, writeReports } from './report-output.js';
@@ -31,45 +28,21 @@ import { formatProgressLine } from '../ui/progress-line.js';
 import { formatRunSummary, runSummaryMarkdown } from '../ui/run-summary.js';
 import type { LiveView } from '../ui/live-view.js';
 import type { CliContext } from './context.js';
-import { collect, fraction, positiveInt, positiveNumber } from './parse-options.js';
-import { addTraceOptions, traceOptionsFrom } from './trace-options.js';
-import { OrbitflowError } from '../core/errors.js';
+import { addOptionTable } from './option-table.js';
 import { resolveModel } from '../core/model-catalogue.js';
 import type { ModelSpec } from '../core/model-spec.js';
-import type { EnginePolicyName } from '../engine/types.js';
-import { BASELINE_POLICIES, isBaselinePolicy } from '../cost/baselines.js';
 import { provenanceLine, type Profile } from '../core/profile-format.js';
 import { loadProfile } from '../profile/load.js';
 import { attachController, type AttachedController } from './replay-controller.js';
 import { controllerOff } from '../controller/run-report.js';
 import { formatComparison, type CompareRow } from '../ui/compare-table.js';
-import { addTelemetryOptions, attachTelemetry } from './replay-telemetry.js';
-import { EMBEDDED_DEFAULTS, startEmbeddedEngine, type EmbeddedEngine, type EmbeddedEngineOptions } from './replay-engine.js';
+import { attachTelemetry } from './replay-telemetry.js';
+import { startEmbeddedEngine, type EmbeddedEngine } from './replay-engine.js';
+import { resolveReplayConfig, type ReplayCommandConfig } from './replay-config.js';
+import { REPLAY_OPTIONS, type ReplayCliOptions } from './replay-options.js';
 
 /** Plain progress lines (no live view) at most this often. */
 const PROGRESS_EVERY_MS = 5000;
-
-interface ReplayCliOptions {
-  endpoint?: string;
-  api: ApiKind;
-  prompt?: PromptMode;
-  modelName?: string;
-  apiKeyEnv?: string;
-  maxConcurrency?: number;
-  requestTimeoutS: number;
-  slo?: string;
-  deposit: boolean;
-  goodput?: string[];
-  percentiles: string;
-  out?: string;
-  report?: string;
-  assert?: string[];
-  maxErrorRate: number;
-  maxScheduleLagMs: number;
-  dryRun: boolean;
-  json: boolean;
-  [traceOption: string]: unknown;
-}
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -77,262 +50,167 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .description(
       'Replay a request trace against an OpenAI-compatible endpoint on its absolute arrival schedule, streaming every request, and report vLLM-compatible metrics, SLO attainment (with Token-Deposit), and CI gates.',
     )
-    .argument('<trace>', 'trace file: Azure 2023 CSV, Mooncake JSONL, BurstGPT CSV, OrbitFlow artifact JSON, or generic CSV/JSONL')
-    .option('--endpoint <url>', 'OpenAI-compatible server base URL, e.g. http://127.0.0.1:8000 (default: start the reference engine in-process on a free loopback port, policy external, and stop it afterwards)')
-    .addOption(new Option('--controller <mode>', 'feedback controller: on, off, or auto (on when the endpoint speaks the OrbitFlow control protocol)').choices(['on', 'off', 'auto']).default('auto'))
-    .option('--profile <file>', "GPU profile the controller plans with (default: the embedded engine's; an external endpoint needs it for the controller)")
-    .option('--model <id>', "model the controller plans for (default: the embedded engine's, llama-3.1-8b)")
-    .option('--tp <n>', "tensor-parallel degree the controller plans for", positiveInt, 1)
-    .option('--engine-profile <file>', `embedded engine: GPU profile (default: profiles/${EMBEDDED_DEFAULTS.profile})`)
-    .option('--engine-gpu-kv-gib <GiB>', 'embedded engine: GPU KV budget, GiB', positiveNumber, EMBEDDED_DEFAULTS.gpuKvGib)
-    .option('--engine-max-num-seqs <n>', 'embedded engine: most requests decoding at once', positiveInt, EMBEDDED_DEFAULTS.maxNumSeqs)
-    .option('--engine-noise-cv <f>', 'embedded engine: multiplicative step-time noise (coefficient of variation)', fraction, ENGINE_DEFAULTS.noiseCv)
-    .option('--compare <policies>', 'embedded engine only: after the controlled run, replay the same trace under each of these static policies (e.g. flexgen-plus,dynamic,deepspeed) and print a comparison table')
-    .addOption(new Option('--api <kind>', 'API to call: completions (/v1/completions) or chat (/v1/chat/completions; deltas without content, such as the role-only opening delta, are not counted as tokens)').choices(['completions', 'chat']).default('completions'))
-    .addOption(
-      new Option('--prompt <mode>', 'synthetic prompts: token-ids (exact input length; completions only) or text (≈1 token per word) (default: token-ids for completions, text for chat)').choices(['token-ids', 'text']),
-    )
-    .option('--model-name <name>', "model name sent in each request (default: the first id of GET /v1/models, else 'default')")
-    .option('--api-key-env <var>', 'name of the environment variable holding an API key, sent as "Authorization: Bearer …" (never printed or stored) (default: none)');
-  addTraceOptions(cmd);
-  addTelemetryOptions(cmd);
-  addScaleOptions(cmd);
-  cmd
-    .option('--max-concurrency <n>', 'at most N requests in flight; later ones wait in a FIFO and the wait is reported as client queue time (default: unbounded)', positiveInt)
-    .option('--request-timeout-s <s>', 'per-request limit in seconds (any length: limits past the 24.8-day timer range are kept exactly); a request still running then fails as timeout', positiveNumber, 600)
-    .option('--slo <spec>', 'SLOs in ms for attainment and token goodput: ttft=MS,tpot=MS,tbt=MS,e2el=MS (any subset) (default: none)')
-    .option('--deposit', 'also score TBT attainment with Token-Deposit (OrbitFlow §7.2); needs a tbt SLO', false)
-    .option('--goodput <pairs...>', "vLLM request goodput SLOs in ms: ttft:MS tpot:MS e2el:MS (put TRACE before this option) (default: off, request_goodput null)")
-    .option('--percentiles <list>', 'percentiles reported for TTFT, TPOT, ITL, E2EL and TBT, comma-separated', '50,99')
-    .option('--out <dir>', 'write result.json, requests.jsonl, summary.md and report.html into DIR (created if missing)')
-    .option('--save-detailed', "add vLLM's per-request lists to the result: input_lens, output_lens, ttfts, itls, start_times, latencies, errors (seconds, as vLLM writes them)", false)
-    .option('--report <file>', 'also write a self-contained HTML report (charts of latency CDFs, load, schedule lag, SLO attainment, controller, telemetry; --compare runs overlaid) to FILE')
-    .option('--assert <expr>', "CI gate on a numeric result key, repeatable, e.g. 'p99_ttft_ms<=500', 'slo_attainment.tpot>=0.9' (operators < <= > >= ==); a failure exits 1 (default: none)", collect)
-    .option('--max-error-rate <f>', 'a run whose failed/issued fraction exceeds F is marked degraded (exit 4)', fraction, 0.05)
-    .option('--max-schedule-lag-ms <ms>', "a run whose p99 schedule lag (client's own lateness sending a request) exceeds MS is marked degraded (exit 4)", positiveNumber, 10)
-    .option('--dry-run', 'print the trace summary and send nothing', false)
-    .option('--json', 'print only the orbitflow.run/v1 result JSON on stdout (progress goes to stderr)', false)
-    .action(async (trace: string, opts: ReplayCliOptions) => {
-      await replayCommand(ctx, trace, opts);
-    });
+    .argument('<trace>', 'trace file: Azure 2023 CSV, Mooncake JSONL, BurstGPT CSV, OrbitFlow artifact JSON, or generic CSV/JSONL');
+  addOptionTable(cmd, REPLAY_OPTIONS).action(async (trace: string, opts: ReplayCliOptions) => {
+    await replayCommand(ctx, resolveReplayConfig(ctx, trace, opts, Date.now()));
+  });
 }
 
 function redactArg(arg: string): string {
   return arg.replace(/(\/\/)[^/@\s]+@/g, '$1***@');
 }
 
-async function readTrace(file: string, opts: ReturnType<typeof traceOptionsFrom>, ctx: CliContext): Promise<{ requests: TraceRequest[]; format: string }> {
+async function readTrace(file: string, opts: TraceOptions, ctx: CliContext): Promise<{ requests: TraceRequest[]; format: string }> {
   // Read whole before t0: parsing during the run would compete with the pacer.
   const { requests, stats, format } = await loadTrace(file, opts);
   for (const w of stats.warnings) ctx.stderr.write(`orbitflow: ${file}: ${w}\n`);
   return { requests, format };
 }
 
-interface ParsedRun {
-  traceOpts: ReturnType<typeof traceOptionsFrom>;
-  percentiles: number[];
-  slo: SloSpec;
-  goodput: GoodputSpec | undefined;
-  asserts: Assertion[];
-}
-
-async function replayCommand(ctx: CliContext, traceFile: string, opts: ReplayCliOptions): Promise<void> {
-  const parsed: ParsedRun = {
-    traceOpts: traceOptionsFrom(opts),
-    percentiles: parsePercentiles(opts.percentiles),
-    slo: opts.slo !== undefined ? parseSlo(opts.slo) : {},
-    goodput: opts.goodput !== undefined ? parseGoodput(opts.goodput) : undefined,
-    asserts: (opts.assert ?? []).map(parseAssertion),
-  };
-  if (opts.deposit && parsed.slo.tbtMs === undefined) throw usageError('--deposit', 'Token-Deposit scores TBT: give a tbt SLO with --slo tbt=MS');
-
-  if (opts.dryRun && opts.report !== undefined) throw usageError('--report', 'a --dry-run sends nothing, so there is nothing to chart; leave out one of them');
-  if (opts.dryRun) {
-    await dryRun(ctx, traceFile, parsed.traceOpts, opts.json);
+async function replayCommand(ctx: CliContext, config: ReplayCommandConfig): Promise<void> {
+  if (config.dryRun) {
+    await dryRun(ctx, config);
     return;
   }
-  if (opts.compare !== undefined && opts.endpoint !== undefined) throw usageError('--compare', 'compares policies of the embedded engine: leave out --endpoint');
-  const comparePolicies = typeof opts.compare === 'string' ? parseComparePolicies(opts.compare) : [];
-  const scale = scalePlanFrom(opts, ctx, Date.now());
   // Before anything is read or sent: a run must never end unable to keep what it measured.
-  if (opts.out !== undefined) prepareOutputDir(opts.out, '--out');
-  checkReportTargets(opts.report);
-  const run = await prepareRun(ctx, traceFile, opts, parsed, scale);
+  if (config.out !== undefined) prepareOutputDir(config.out, '--out');
+  checkReportTargets(config.report);
+  const run = await prepareRun(ctx, config);
   // The HTML report: written at the end, or at once when a run is interrupted (finished work is kept).
   const runs: ReplayRun[] = [];
-  const targets = reportTargets(opts.report, opts.out);
+  const targets = reportTargets(config.report, config.out);
   const report = (): Promise<void> =>
     writeReports(ctx, targets, () =>
       buildReplayReport(
         {
           primary: runs[0],
           compare: runs.slice(1),
-          context: reportContext(opts, embedded),
+          context: reportContext(config, embedded),
           comparisonText: runs.length > 1 ? formatComparison(runs.map((r) => ({ policy: r.label, result: r.result }))) : undefined,
         },
-        { maxScheduleLagMs: opts.maxScheduleLagMs },
+        { maxScheduleLagMs: config.scoring.maxScheduleLagMs },
       ),
     );
   const onRun = async (label: string, r: ReplayRun['result'], records: readonly RequestRecord[]): Promise<void> => {
     runs.push({ label, result: r, records });
     if (r.interrupted) await report();
   };
-  const embedded = opts.endpoint === undefined ? await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed)) : null;
+  const embedded = config.endpoint === undefined ? await startEmbeddedEngine(config.embedded) : null;
   if (embedded) ctx.stderr.write(`orbitflow: ${embedded.description}\n`);
   let result: RunResult;
   try {
-    result = await replayOnce(ctx, traceFile, opts, parsed, run, embedded, embedded ? embedded.server.url : opts.endpoint!, true, (r, records) =>
-      onRun(comparePolicies.length > 0 ? 'orbitflow (controller)' : 'this run', r, records),
+    result = await replayOnce(ctx, config, run, embedded, embedded ? embedded.server.url : config.endpoint!, 'primary', (r, records) =>
+      onRun(config.comparePolicies.length > 0 ? 'orbitflow (controller)' : 'this run', r, records),
     );
   } finally {
     await embedded?.server.close();
   }
   if (result.interrupted) return;
-  if (comparePolicies.length === 0) {
+  if (config.comparePolicies.length === 0) {
     await report();
     return;
   }
   const rows: CompareRow[] = [{ policy: 'orbitflow (controller)', result }];
-  for (const policy of comparePolicies) {
-    const engine = await startEmbeddedEngine(embeddedOptions(opts, parsed.traceOpts.seed), policy);
+  for (const policy of config.comparePolicies) {
+    const engine = await startEmbeddedEngine(config.embedded, policy);
     ctx.stderr.write(`orbitflow: --compare: ${engine.description}\n`);
     try {
-      const r = await replayOnce(ctx, traceFile, { ...opts, json: false, out: undefined }, parsed, run, engine, engine.server.url, false, (x, records) => onRun(policy, x, records));
+      const r = await replayOnce(ctx, config, run, engine, engine.server.url, 'comparison', (x, records) => onRun(policy, x, records));
       rows.push({ policy, result: r });
       if (r.interrupted) break;
     } finally {
       await engine.server.close();
     }
   }
-  await write(opts.json ? ctx.stderr : ctx.stdout, formatComparison(rows));
+  await write(config.json ? ctx.stderr : ctx.stdout, formatComparison(rows));
   if (!rows[rows.length - 1].result.interrupted) await report();
 }
 
 /** The report's header lines the result does not hold: which engine ran, on which profile. */
-function reportContext(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): Array<[string, string]> {
+function reportContext(config: ReplayCommandConfig, embedded: EmbeddedEngine | null): Array<[string, string]> {
   if (embedded) return [['Engine', embedded.description]];
-  if (typeof opts.profile === 'string') return [['Controller profile', provenanceLine(loadProfile(opts.profile).profile)]];
+  if (config.controller.profileFile !== undefined) return [['Controller profile', provenanceLine(loadProfile(config.controller.profileFile).profile)]];
   return [];
 }
 
-function embeddedOptions(opts: ReplayCliOptions, seed: number): EmbeddedEngineOptions {
-  return {
-    engineProfile: opts.engineProfile as string | undefined,
-    engineGpuKvGib: opts.engineGpuKvGib as number | undefined,
-    engineMaxNumSeqs: opts.engineMaxNumSeqs as number | undefined,
-    engineNoiseCv: opts.engineNoiseCv as number | undefined,
-    seed,
-  };
-}
-
-function parseComparePolicies(list: string): EnginePolicyName[] {
-  const out: EnginePolicyName[] = [];
-  for (const p of list.split(',').map((x) => x.trim()).filter(Boolean)) {
-    if (!isBaselinePolicy(p)) throw usageError('--compare', `expected baseline policies (${BASELINE_POLICIES.join(', ')}), got '${p}'`);
-    out.push(p);
-  }
-  return out;
-}
-
 /** The model and profile the controller plans with: given, or the embedded engine's. */
-function controllerInputs(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): { model: ModelSpec; profile: Profile } | null {
-  if (typeof opts.profile === 'string') {
-    return { model: resolveModel({ model: opts.model as string | undefined }), profile: loadProfile(opts.profile).profile };
-  }
+function controllerInputs(config: ReplayCommandConfig, embedded: EmbeddedEngine | null): { model: ModelSpec; profile: Profile } | null {
+  const { profileFile, model } = config.controller;
+  if (profileFile !== undefined) return { model: resolveModel({ model }), profile: loadProfile(profileFile).profile };
   if (embedded) return { model: embedded.model, profile: embedded.profile.profile };
   return null;
 }
 
-/** What every run of the command shares, checked before any engine starts or request is sent. */
+/** What every run of the command shares, read and checked before any engine starts or request is sent. */
 interface RunInputs {
   requests: TraceRequest[];
   format: string;
   traceSha: string;
-  prompt: PromptMode;
-  headers: Record<string, string>;
   /** Requests in the whole trace (`requests` is this shard's share). */
   traceRequests: number;
-  scale: ScalePlan;
 }
 
-async function prepareRun(ctx: CliContext, traceFile: string, opts: ReplayCliOptions, parsed: ParsedRun, scale: ScalePlan): Promise<RunInputs> {
-  const { percentiles, slo, goodput, asserts } = parsed;
-  const prompt: PromptMode = opts.prompt ?? (opts.api === 'chat' ? 'text' : 'token-ids');
-  if (opts.api === 'chat' && prompt === 'token-ids') throw usageError('--prompt', 'token-ids prompts need --api completions (chat messages are text)');
-  const headers: Record<string, string> = {};
-  if (opts.apiKeyEnv !== undefined) {
-    // A key given where its variable's name belongs must not be echoed in the error.
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(opts.apiKeyEnv)) {
-      throw usageError('--api-key-env', 'expects the NAME of an environment variable holding the key (letters, digits, _), not the key itself; what was given is not shown', 'e.g. OPENAI_API_KEY=… orbitflow replay … --api-key-env OPENAI_API_KEY');
-    }
-    const key = ctx.env[opts.apiKeyEnv];
-    if (key === undefined || key === '') throw usageError('--api-key-env', `environment variable ${opts.apiKeyEnv} is not set`);
-    registerSecret(key);
-    headers.authorization = `Bearer ${key}`;
-  }
-
-  const { requests: whole, format } = await readTrace(traceFile, parsed.traceOpts, ctx);
+async function prepareRun(ctx: CliContext, config: ReplayCommandConfig): Promise<RunInputs> {
+  const { scoring, scale } = config;
+  const { requests: whole, format } = await readTrace(config.traceFile, config.traceOpts, ctx);
   const requests = scale.shard !== null ? shareOf(whole, scale.shard) : whole;
-
-  // Check --assert keys before anything is sent, against a result these options would produce.
-  const sloKeys: SloSpec = { ...slo };
-  for (const r of requests) {
-    if (r.slo?.ttftMs !== undefined) sloKeys.ttftMs ??= 0;
-    if (r.slo?.tpotMs !== undefined) sloKeys.tpotMs ??= 0;
-    if (r.slo?.tbtMs !== undefined) sloKeys.tbtMs ??= 0;
-    if (r.slo?.e2elMs !== undefined) sloKeys.e2elMs ??= 0;
-  }
-  const metadataStub = { percentiles, api: opts.api, max_concurrency: opts.maxConcurrency ?? null } as unknown as RunMetadata;
-  const template = buildRunResult([], { durationS: 0, percentiles, slo: sloKeys, deposit: opts.deposit, goodput, maxErrorRate: 1, maxScheduleLagMs: 1, interrupted: false, metadata: metadataStub });
-  validateAssertions(asserts, template);
-
-  return { requests, format, traceSha: await sha256File(traceFile), prompt, headers, traceRequests: whole.length, scale };
+  // --assert keys, before anything is sent: against the keys a run of these options on this trace reports.
+  const traceSlos = new Set<SloMetric>();
+  for (const r of requests) for (const m of SLO_METRICS) if (r.slo !== undefined && sloValue(r.slo, m) !== undefined) traceSlos.add(m);
+  const shape = { percentiles: scoring.percentiles, slo: scoring.slo, traceSlos, deposit: scoring.deposit, goodput: scoring.goodput !== undefined, capped: config.client.maxConcurrency !== undefined };
+  validateAssertions(config.asserts, runResultKeys(shape));
+  return { requests, format, traceSha: await sha256File(config.traceFile), traceRequests: whole.length };
 }
 
-/** One replay of the trace against one endpoint; `primary` runs print and gate, comparison runs only return. */
+/**
+ * One replay of the trace against one endpoint: the primary run prints, writes and gates; a
+ * comparison run (--compare) only returns its result.
+ */
 async function replayOnce(
   ctx: CliContext,
-  traceFile: string,
-  opts: ReplayCliOptions,
-  parsed: ParsedRun,
+  config: ReplayCommandConfig,
   run: RunInputs,
   embedded: EmbeddedEngine | null,
   endpointUrl: string,
-  primary: boolean,
+  role: 'primary' | 'comparison',
   onRun?: (result: RunResult, records: readonly RequestRecord[]) => Promise<void>,
 ): Promise<RunResult> {
-  const { traceOpts, percentiles, slo, goodput, asserts } = parsed;
-  const { requests, format, traceSha, prompt, headers } = run;
+  const primary = role === 'primary';
+  const { scoring, client, scale, traceOpts } = config;
+  const { requests, format, traceSha } = run;
+  const headers = { ...client.headers };
+  const out = primary ? config.out : undefined;
+  const json = primary && config.json;
   const endpoint = parseEndpoint(endpointUrl);
-  const cap = opts.maxConcurrency ?? Infinity;
+  const cap = client.maxConcurrency ?? Infinity;
   // A shard holds its part of the cap, so the shards together never exceed it.
-  const maxConcurrency = run.scale.shard !== null ? capShare(cap, run.scale.shard) : cap;
-  const config: ReplayConfig = {
+  const maxConcurrency = scale.shard !== null ? capShare(cap, scale.shard) : cap;
+  const runConfig: ReplayConfig = {
     endpoint,
-    api: opts.api,
-    prompt,
-    modelName: opts.modelName,
+    api: client.api,
+    prompt: client.prompt,
+    modelName: client.modelName,
     headers,
     requests,
     maxConcurrency,
-    requestTimeoutMs: opts.requestTimeoutS * 1000,
-    slo,
-    deposit: opts.deposit,
-    goodput,
-    percentiles,
-    maxErrorRate: opts.maxErrorRate,
-    maxScheduleLagMs: opts.maxScheduleLagMs,
+    requestTimeoutMs: client.requestTimeoutS * 1000,
+    slo: scoring.slo,
+    deposit: scoring.deposit,
+    goodput: scoring.goodput,
+    percentiles: [...scoring.percentiles],
+    maxErrorRate: scoring.maxErrorRate,
+    maxScheduleLagMs: scoring.maxScheduleLagMs,
     seed: traceOpts.seed,
     hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
-    saveDetailed: opts.saveDetailed === true,
-    startAt: run.scale.startAtMs !== null ? () => unixToHrMs(run.scale.startAtMs as number) : undefined,
+    saveDetailed: config.saveDetailed,
+    startAt: scale.startAtMs !== null ? () => unixToHrMs(scale.startAtMs as number) : undefined,
     metadata: {
       command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
-      trace: { file: traceFile, sha256: traceSha, format, requests: run.traceRequests },
+      trace: { file: config.traceFile, sha256: traceSha, format, requests: run.traceRequests },
       traceSeed: traceOpts.seed,
       extra: {
-        shard: run.scale.shard === null ? null : { ...run.scale.shard, start_at_unix_ms: run.scale.startAtMs },
-        workers: { count: run.scale.workers },
+        shard: scale.shard === null ? null : { ...scale.shard, start_at_unix_ms: scale.startAtMs },
+        workers: { count: scale.workers },
         max_concurrency: Number.isFinite(cap) ? cap : null,
       },
     },
@@ -344,13 +222,13 @@ async function replayOnce(
   const view: { started: Promise<LiveView> | null } = { started: null };
   let progressTimer: NodeJS.Timeout | null = null;
   const ac = new AbortController();
-  const useInk = ctx.interactive && !opts.json;
+  const useInk = ctx.interactive && !json;
   const hooks = new HookBus();
   hooks.subscribe({
     onStart({ t0Ms, clock }) {
       elapsedMs = () => clock.now() - t0Ms;
       if (useInk) {
-        const title = `orbitflow replay ${basename(traceFile)} → ${endpoint.display}`;
+        const title = `orbitflow replay ${basename(config.traceFile)} → ${endpoint.display}`;
         view.started = startInk(ctx, title, () => ({ ...live.snapshot(elapsedMs()), controllerLine: attached?.controller.liveLine() }), () => ac.abort());
       } else {
         progressTimer = setInterval(() => {
@@ -369,15 +247,16 @@ async function replayOnce(
   });
 
   // Engine telemetry (/metrics on the endpoint's origin), sampled while the run goes.
-  const telemetry = primary ? attachTelemetry(ctx, opts, endpoint, headers, hooks) : null;
+  const telemetry = primary ? attachTelemetry(ctx, config.telemetry, endpoint, headers, hooks) : null;
   // The feedback controller, when asked for (or by default) and the endpoint speaks the control protocol.
-  const oneClient = run.scale.workers === 1 && run.scale.shard === null;
-  if (!oneClient && primary && opts.controller === 'auto') ctx.stderr.write('orbitflow: controller off: it needs one client (not --workers N or --shard)\n');
-  const attached = oneClient ? await startController(ctx, opts, embedded, endpointUrl, headers, requests, slo, traceOpts.seed, primary) : null;
+  const oneClient = scale.workers === 1 && scale.shard === null;
+  const mode = config.controller.mode;
+  if (!oneClient && primary && mode === 'auto') ctx.stderr.write('orbitflow: controller off: it needs one client (not --workers N or --shard)\n');
+  const attached = oneClient && primary ? await startController(ctx, config, embedded, endpointUrl, headers, requests) : null;
   if (attached) hooks.subscribe(attached.controller.hooks);
 
   let finished!: Promise<RunResult>;
-  const lost = opts.out !== undefined ? `the results (${RUN_OUTPUT_FILES.map((f) => join(opts.out!, f)).join(', ')})` : 'the summary';
+  const lost = out !== undefined ? `the results (${RUN_OUTPUT_FILES.map((f) => join(out, f)).join(', ')})` : 'the summary';
   ctx.onInterrupt = async () => {
     ctx.finishing = { doing: 'finishing the interrupted run', lost };
     ac.abort();
@@ -386,17 +265,17 @@ async function replayOnce(
   finished = (async () => {
     let outcome;
     try {
-      outcome = await runReplayWorkers(config, run.scale.workers, hooks, ac.signal);
+      outcome = await runReplayWorkers(runConfig, scale.workers, hooks, ac.signal);
     } finally {
       if (progressTimer !== null) clearInterval(progressTimer);
     }
     if (view.started !== null) await (await view.started).stop(live.snapshot(elapsedMs()));
     const result = outcome.result;
     await telemetry?.finish(result);
-    const report = attached ? await attached.controller.stop(outcome.records) : controllerOff(attached === null ? controllerOffReason(opts, embedded) : 'off');
+    const report = attached ? await attached.controller.stop(outcome.records) : controllerOff(controllerOffReason(config, embedded, primary));
     result.controller = report;
     const turnedOff = report.enabled ? report.turned_off : null;
-    if (opts.controller === 'on' && turnedOff) {
+    if (mode === 'on' && turnedOff) {
       // Asked for the controller and did not get it for the whole run.
       result.degraded = true;
       result.degraded_reasons.push(`--controller on, but the controller turned off mid-run (${turnedOff.reason})`);
@@ -405,14 +284,14 @@ async function replayOnce(
       await onRun?.(result, outcome.records);
       return result;
     }
-    result.assertions = checkAssertions(asserts, result);
+    result.assertions = checkAssertions(config.asserts, result);
     // The summary first: a failing write must never hide the result.
-    await emit(ctx, result, opts.json);
+    await emit(ctx, result, json);
     ctx.exitCode = exitCodeFor(ctx, result);
-    if (opts.out !== undefined) {
-      ctx.finishing = { doing: `writing ${result.interrupted ? 'partial ' : ''}results to ${opts.out}`, lost };
-      if (result.interrupted) ctx.stderr.write(`orbitflow: interrupted: writing partial results to ${opts.out}…\n`);
-      await writeRunOutputs(opts.out, result, outcome.records, runSummaryMarkdown(result));
+    if (out !== undefined) {
+      ctx.finishing = { doing: `writing ${result.interrupted ? 'partial ' : ''}results to ${out}`, lost };
+      if (result.interrupted) ctx.stderr.write(`orbitflow: interrupted: writing partial results to ${out}…\n`);
+      await writeRunOutputs(out, result, outcome.records, runSummaryMarkdown(result));
       ctx.finishing = null;
     }
     await onRun?.(result, outcome.records);
@@ -421,43 +300,43 @@ async function replayOnce(
   return finished;
 }
 
-function controllerOffReason(opts: ReplayCliOptions, embedded: EmbeddedEngine | null): string {
-  if (opts.controller === 'off') return '--controller off';
-  if ((opts.workers as number | undefined) !== 1 || opts.shard !== undefined) return 'more than one client (--workers N or --shard)';
-  if (!embedded && typeof opts.profile !== 'string') return 'no --profile for the controller to plan with';
+function controllerOffReason(config: ReplayCommandConfig, embedded: EmbeddedEngine | null, primary: boolean): string {
+  if (!primary) return 'a --compare run: the engine\'s own static policy';
+  if (config.controller.mode === 'off') return '--controller off';
+  if (config.scale.workers !== 1 || config.scale.shard !== null) return 'more than one client (--workers N or --shard)';
+  if (!embedded && config.controller.profileFile === undefined) return 'no --profile for the controller to plan with';
   return 'the endpoint does not speak the OrbitFlow control protocol';
 }
 
 /** Attach the controller per --controller, saying once at start-up when it stays off and why. */
 async function startController(
   ctx: CliContext,
-  opts: ReplayCliOptions,
+  config: ReplayCommandConfig,
   embedded: EmbeddedEngine | null,
   endpointUrl: string,
   headers: Record<string, string>,
   requests: readonly TraceRequest[],
-  slo: SloSpec,
-  seed: number,
-  primary: boolean,
 ): Promise<{ controller: AttachedController } | null> {
-  if (!primary || opts.controller === 'off') return null;
-  const inputs = controllerInputs(opts, embedded);
+  const { mode, tp } = config.controller;
+  if (mode === 'off') return null;
+  const inputs = controllerInputs(config, embedded);
   const say = (why: string): null => {
-    if (opts.controller === 'on') throw new OrbitflowError('OF_REPLAY_CONTROLLER', `--controller on: ${why}`);
+    if (mode === 'on') throw new OrbitflowError('OF_REPLAY_CONTROLLER', `--controller on: ${why}`);
     ctx.stderr.write(`orbitflow: controller off: ${why}\n`);
     return null;
   };
   if (!inputs) return say('no --profile for the controller to plan with (give --profile FILE and --model M)');
+  const { slo } = config.scoring;
   const controller = await attachController({
     endpoint: parseEndpoint(endpointUrl),
     headers,
-    api: opts.api,
+    api: config.client.api,
     model: inputs.model,
     profile: inputs.profile,
-    tp: (opts.tp as number | undefined) ?? 1,
+    tp,
     requests,
     sloMs: slo.tbtMs ?? slo.tpotMs,
-    seed,
+    seed: config.traceOpts.seed,
     onError: (e) => ctx.stderr.write(`orbitflow: controller: ${redact(e.message)}\n`),
     onOff: (reason) => ctx.stderr.write(`orbitflow: controller off for the rest of the run: ${redact(reason)}\n`),
   });
@@ -495,8 +374,8 @@ function exitCodeFor(ctx: CliContext, result: RunResult): number {
   return failedAsserts.length > 0 ? ExitCode.assertFailed : ExitCode.ok;
 }
 
-async function dryRun(ctx: CliContext, traceFile: string, traceOpts: ReturnType<typeof traceOptionsFrom>, json: boolean): Promise<void> {
-  const summary = await summariseTrace(traceFile, traceOpts);
-  const text = json ? JSON.stringify(traceSummaryJson(summary), null, 2) : formatTraceSummary(summary);
+async function dryRun(ctx: CliContext, config: ReplayCommandConfig): Promise<void> {
+  const summary = await summariseTrace(config.traceFile, config.traceOpts);
+  const text = config.json ? JSON.stringify(traceSummaryJson(summary), null, 2) : formatTraceSummary(summary);
   await write(ctx.stdout, text.endsWith('\n') ? text : `${text}\n`);
 }

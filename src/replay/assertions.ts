@@ -46,28 +46,35 @@ export function numericKeyPaths(obj: unknown, prefix = ''): Array<{ key: string;
   return out;
 }
 
-/**
- * Checked BEFORE the run against a result built from no requests with the run's options
- * (k6's thresholds parser): an unknown key, a non-numeric one, or one that these options leave
- * null (`request_goodput` without --goodput) is a usage error (exit 2).
- */
-export function validateAssertions(asserts: readonly Assertion[], template: unknown): void {
-  const known = numericKeyPaths(template).filter((k) => !k.key.startsWith('metadata.'));
-  for (const a of asserts) {
-    const key = a.path.join('.');
-    const v = lookup(template, a.path);
-    if (key.startsWith('metadata.') || v === undefined || (typeof v !== 'number' && v !== null)) {
-      const near = known.filter((k) => k.value !== null && similar(k.key, key)).slice(0, 6).map((k) => k.key);
-      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, error_summary.rate');
-    }
-    if (v === null) throw usageError('--assert', `'${key}' is not computed with these options (in '${a.expr}')`, hintFor(key));
-  }
+/** A numeric key an assertion may name; `hint` is set when it is null with these options, and says what computes it. */
+export interface KnownKey {
+  key: string;
+  hint?: string;
 }
 
-function hintFor(key: string): string {
-  if (key === 'request_goodput') return 'give --goodput ttft:MS tpot:MS e2el:MS';
-  if (key.startsWith('slo_attainment') || key === 'token_goodput') return 'give --slo ttft=MS,tpot=MS,tbt=MS,e2el=MS (and --deposit for the *_td keys)';
-  return 'see result.json for the keys a run reports';
+/** The numeric keys of a result that exists (a merged run, a validation template), metadata left out. */
+export function knownKeysOf(result: unknown): KnownKey[] {
+  return numericKeyPaths(result)
+    .filter((k) => !k.key.startsWith('metadata.'))
+    .map((k) => (k.value === null ? { key: k.key, hint: 'see result.json for the keys a run reports' } : { key: k.key }));
+}
+
+/**
+ * Checked BEFORE the run against the keys a run of these options reports (k6's thresholds
+ * parser against its metric registry): an unknown key, or one these options leave null
+ * (`request_goodput` without --goodput), is a usage error (exit 2).
+ */
+export function validateAssertions(asserts: readonly Assertion[], known: readonly KnownKey[]): void {
+  const byKey = new Map(known.map((k) => [k.key, k]));
+  for (const a of asserts) {
+    const key = a.path.join('.');
+    const k = byKey.get(key);
+    if (k === undefined) {
+      const near = known.filter((c) => c.hint === undefined && similar(c.key, key)).slice(0, 6).map((c) => c.key);
+      throw usageError('--assert', `unknown numeric key '${key}' in '${a.expr}'`, near.length > 0 ? `did you mean: ${near.join(', ')}` : 'keys are result.json paths, e.g. p99_ttft_ms, slo_attainment.tpot, error_summary.rate');
+    }
+    if (k.hint !== undefined) throw usageError('--assert', `'${key}' is not computed with these options (in '${a.expr}')`, k.hint);
+  }
 }
 
 function similar(a: string, b: string): boolean {

@@ -47,14 +47,15 @@ export interface SloOutcome {
   tokenGoodput: number | null;
 }
 
-function specValue(spec: SloSpec, m: SloMetric): number | undefined {
+/** The threshold a spec gives one metric. */
+export function sloValue(spec: SloSpec, m: SloMetric): number | undefined {
   return m === 'ttft' ? spec.ttftMs : m === 'tpot' ? spec.tpotMs : m === 'tbt' ? spec.tbtMs : spec.e2elMs;
 }
 
 function threshold(rec: RequestRecord, spec: SloSpec, m: SloMetric): number | undefined {
   const own = rec.slo;
   const v = own === undefined ? undefined : m === 'ttft' ? own.ttftMs : m === 'tpot' ? own.tpotMs : m === 'tbt' ? own.tbtMs : own.e2elMs;
-  return v ?? specValue(spec, m);
+  return v ?? sloValue(spec, m);
 }
 
 /**
@@ -66,7 +67,7 @@ function threshold(rec: RequestRecord, spec: SloSpec, m: SloMetric): number | un
  */
 export function computeSlo(records: readonly RequestRecord[], spec: SloSpec, deposit: boolean, durationS: number): SloOutcome {
   const active = new Set<SloMetric>();
-  for (const m of SLO_METRICS) if (specValue(spec, m) !== undefined) active.add(m);
+  for (const m of SLO_METRICS) if (sloValue(spec, m) !== undefined) active.add(m);
   for (const r of records) for (const m of SLO_METRICS) if (!active.has(m) && threshold(r, spec, m) !== undefined) active.add(m);
   if (active.size === 0) return { attainment: null, tokenGoodput: null };
 

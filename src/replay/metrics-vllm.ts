@@ -1,4 +1,4 @@
-import { distribution, percentileWord } from './summary-stats.js';
+import { flatStats } from './summary-stats.js';
 import { isSuccess, outputTokens, ttftMs, type RequestRecord } from './request-record.js';
 import { vllmE2elMs, vllmMessageMs, vllmSuccess, vllmTpotMs, vllmTtftMs } from './vllm-view.js';
 
@@ -71,13 +71,7 @@ export function computeVllmMetrics(records: readonly RequestRecord[], durationS:
     total_token_throughput: rate(totalInput + totalOutput),
   };
   const series = latencySamples(records);
-  for (const m of LATENCY_METRICS) {
-    const dist = distribution(series[m], percentiles);
-    out[`mean_${m}_ms`] = dist.mean;
-    out[`median_${m}_ms`] = dist.median;
-    out[`std_${m}_ms`] = dist.std;
-    for (const p of percentiles) out[`p${percentileWord(p)}_${m}_ms`] = dist[`p${percentileWord(p)}`];
-  }
+  for (const m of LATENCY_METRICS) Object.assign(out, flatStats(m, series[m], percentiles));
   out.max_output_tokens_per_s = maxOutputTokensPerS(records);
   out.max_concurrent_requests = maxConcurrentRequests(records);
   return out;

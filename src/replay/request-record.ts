@@ -145,7 +145,8 @@ export function outputTokens(rec: RequestRecord): number {
 }
 
 /** How `outputTokens` counted: the final usage, the last continuous usage, or (no usage from the server: a fallback) token messages. */
-export type OutputTokensCount = 'usage' | 'continuous_usage' | 'token_messages';
+export const OUTPUT_TOKEN_COUNTS = ['usage', 'continuous_usage', 'token_messages'] as const;
+export type OutputTokensCount = (typeof OUTPUT_TOKEN_COUNTS)[number];
 
 export function outputTokensCountedBy(rec: RequestRecord): OutputTokensCount {
   if (rec.usageOutputTokens !== null) return 'usage';

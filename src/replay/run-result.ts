@@ -1,8 +1,8 @@
 import { computeSlo, type SloAttainment, type SloSpec } from './metrics-slo.js';
 import { pooledTbt, type TbtSource } from './metrics-tbt.js';
 import { computeVllmMetrics, contentTtftsMs, latencySampleCounts, type GoodputSpec, type LatencyMetric } from './metrics-vllm.js';
-import { ERROR_CAUSES, isSuccess, outputTokensCountedBy, type ErrorCause, type OutputTokensCount, type RequestRecord } from './request-record.js';
-import { distribution, percentileWord, type Distribution } from './summary-stats.js';
+import { ERROR_CAUSES, OUTPUT_TOKEN_COUNTS, isSuccess, outputTokensCountedBy, type ErrorCause, type OutputTokensCount, type RequestRecord } from './request-record.js';
+import { distribution, flatStats, type Distribution } from './summary-stats.js';
 import { vllmDetailedLists, vllmRunKeys, type VllmDetailedLists, type VllmRunKeys } from './vllm-result-keys.js';
 import { vllmSuccess } from './vllm-view.js';
 import type { ControllerRunReport } from '../controller/run-report.js';
@@ -113,13 +113,18 @@ export interface ResultInputs {
 
 const MAX_ERROR_EXAMPLES = 10;
 
+/** The schedule lag is always reported at p50, p90 and p99 (the degraded-run bound reads p99), besides those asked for. */
+export function scheduleLagPercentiles(percentiles: readonly number[]): number[] {
+  return [...new Set([...percentiles, 50, 90, 99])].sort((a, b) => a - b);
+}
+
 /** Pure: records in, result out. Only issued requests (released by the pacer) count. */
 export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs): RunResult {
   const issued = all.filter((r) => r.status !== 'pending');
   const vllm = computeVllmMetrics(issued, inp.durationS, inp.percentiles, inp.goodput);
   const tbt = pooledTbt(issued);
   const slo = computeSlo(issued, inp.slo, inp.deposit, inp.durationS);
-  const lagPercentiles = [...new Set([...inp.percentiles, 50, 90, 99])].sort((a, b) => a - b);
+  const lagPercentiles = scheduleLagPercentiles(inp.percentiles);
   const lags: number[] = [];
   const queue: number[] = [];
   for (const r of issued) {
@@ -189,25 +194,18 @@ export function buildRunResult(all: readonly RequestRecord[], inp: ResultInputs)
   return result;
 }
 
-function flatKeys(stem: string, xs: readonly number[], percentiles: readonly number[]): Record<string, number> {
-  const d = distribution(xs, percentiles);
-  const out: Record<string, number> = { [`mean_${stem}_ms`]: d.mean, [`median_${stem}_ms`]: d.median, [`std_${stem}_ms`]: d.std };
-  for (const p of percentiles) out[`p${percentileWord(p)}_${stem}_ms`] = d[`p${percentileWord(p)}`];
-  return out;
-}
-
 /** vLLM writes `{mean,median,std,pNN}_client_queue_time_ms` only when --max-concurrency caps the run. */
 function clientQueueKeys(queue: readonly number[], percentiles: readonly number[], cap: number | null | undefined): Record<string, number> {
-  return cap === null || cap === undefined ? {} : flatKeys('client_queue_time', queue, percentiles);
+  return cap === null || cap === undefined ? {} : flatStats('client_queue_time', queue, percentiles);
 }
 
 /** orbitflow's TTFT over its own successes; on chat it starts at the first content, where vLLM's `*_ttft_ms` starts at the role-only delta. */
 function contentTtftKeys(issued: readonly RequestRecord[], percentiles: readonly number[]): Record<string, number> {
-  return flatKeys('ttft_content', contentTtftsMs(issued), percentiles);
+  return flatStats('ttft_content', contentTtftsMs(issued), percentiles);
 }
 
 function countedBy(issued: readonly RequestRecord[]): Record<OutputTokensCount, number> {
-  const out: Record<OutputTokensCount, number> = { usage: 0, continuous_usage: 0, token_messages: 0 };
+  const out = Object.fromEntries(OUTPUT_TOKEN_COUNTS.map((c) => [c, 0])) as Record<OutputTokensCount, number>;
   for (const r of issued) if (vllmSuccess(r)) out[outputTokensCountedBy(r)]++;
   return out;
 }

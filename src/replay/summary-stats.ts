@@ -22,6 +22,24 @@ export interface Distribution {
   [percentile: `p${string}`]: number;
 }
 
+/** The keys of a Distribution over these percentiles. */
+export function distributionKeys(percentiles: readonly number[]): string[] {
+  return ['count', 'mean', 'median', 'std', 'max', ...percentiles.map((p) => `p${percentileWord(p)}`)];
+}
+
+/** vLLM's flat statistic keys of one latency: `mean_<stem>_ms`, `median_…`, `std_…`, `p<word>_…`. */
+export function flatStatKeys(stem: string, percentiles: readonly number[]): string[] {
+  return [`mean_${stem}_ms`, `median_${stem}_ms`, `std_${stem}_ms`, ...percentiles.map((p) => `p${percentileWord(p)}_${stem}_ms`)];
+}
+
+/** A distribution written under vLLM's flat keys (the order of flatStatKeys). */
+export function flatStats(stem: string, xs: ArrayLike<number>, percentiles: readonly number[]): Record<string, number> {
+  const d = distribution(xs, percentiles);
+  const values = [d.mean, d.median, d.std, ...percentiles.map((p) => d[`p${percentileWord(p)}`])];
+  const keys = flatStatKeys(stem, percentiles);
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+}
+
 /**
  * numpy conventions: population std (ddof 0), linear-interpolation percentiles; an empty list
  * reports 0 everywhere, as vLLM does.

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runPlanTrace } from '../../src/cli/plan-trace.js';
+import { defaultsOf } from '../../src/cli/option-table.js';
+import { PLAN_OPTIONS } from '../../src/cli/plan-options.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { comparePolicies, sloBaseMs, type PolicyRow } from '../../src/engine/compare-policies.js';
 import { BASELINE_POLICIES } from '../../src/cost/baselines.js';
@@ -62,6 +64,9 @@ test('comparePolicies: every policy finishes a generated trace; numbers are cons
   }
 });
 
+/** `plan` with no option given: each test names what it sets. */
+const PLAN_DEFAULTS = defaultsOf(PLAN_OPTIONS);
+
 function captureCtx(): { ctx: CliContext; stdout: () => string; stderr: () => string } {
   const o = new PassThrough();
   const e = new PassThrough();
@@ -79,8 +84,8 @@ test('runPlanTrace on a window of the Mooncake trace: JSON comparison, placement
     const profile = writeTestProfile(dir);
     const { ctx, stdout, stderr } = captureCtx();
     await runPlanTrace({
-      trace: MOONCAKE_CONV, profile, model: 'llama-3.1-8b', gpuKvGib: 6, policy: 'all', window: '0:90', maxNumSeqs: 8,
-      json: true, out: join(dir, 'out'), seed: 0, speedup: 1, rateScale: 1, jitter: 0,
+      ...PLAN_DEFAULTS, trace: MOONCAKE_CONV, profile, model: 'llama-3.1-8b', gpuKvGib: 6, policy: 'all', window: '0:90', maxNumSeqs: 8,
+      json: true, out: join(dir, 'out'),
     }, ctx);
     const c = JSON.parse(stdout());
     assert.equal(c.schema, 'orbitflow.comparison/v1');
@@ -118,18 +123,18 @@ test('runPlanTrace prints the table with the profile provenance first, and refus
   try {
     const profile = writeTestProfile(dir);
     const { ctx, stdout } = captureCtx();
-    await runPlanTrace({ trace: MOONCAKE_CONV, profile, gpuKvGib: 6, policy: 'dynamic', limit: 40, seed: 0, speedup: 1, rateScale: 1, jitter: 0 }, ctx);
+    await runPlanTrace({ ...PLAN_DEFAULTS, trace: MOONCAKE_CONV, profile, gpuKvGib: 6, policy: 'dynamic', limit: 40 }, ctx);
     const lines = stdout().trim().split('\n');
     assert.match(lines[0], /^profile engine-test-a100-datasheet \(NOT MEASURED: datasheet-derived\)/);
     assert.match(lines.at(-2)!, /^policy\s+TPOT att\s+TBT att\s+TBT att TD\s+P95 TBT\/S/);
     assert.match(lines.at(-1)!, /^dynamic\s+\d+\.\d%/);
     // Without --profile, the embedded engine's (and the provenance line says which it is).
     const dflt = captureCtx();
-    await runPlanTrace({ trace: MOONCAKE_CONV, gpuKvGib: 6, policy: 'gpu-only', limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0 }, dflt.ctx);
+    await runPlanTrace({ ...PLAN_DEFAULTS, trace: MOONCAKE_CONV, gpuKvGib: 6, policy: 'gpu-only', limit: 5 }, dflt.ctx);
     assert.match(dflt.stdout().split('\n')[0], /^profile h100-sxm\.datasheet \(NOT MEASURED: datasheet-derived\)/);
-    for (const bad of [{ policy: 'nope' }, { gpuKvGib: undefined }, { profile: join(dir, 'missing.json') }, { sloScale: -1 }]) {
+    for (const bad of [{ policy: 'nope' }, { gpuKvGib: undefined }, { profile: join(dir, 'missing.json') }]) {
       await assert.rejects(
-        runPlanTrace({ trace: MOONCAKE_CONV, profile, gpuKvGib: 6, limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0, ...bad }, captureCtx().ctx),
+        runPlanTrace({ ...PLAN_DEFAULTS, trace: MOONCAKE_CONV, profile, gpuKvGib: 6, limit: 5, seed: 0, speedup: 1, rateScale: 1, jitter: 0, ...bad }, captureCtx().ctx),
         (e: { exitCode?: number }) => e.exitCode === 2,
       );
     }

@@ -6,25 +6,76 @@ import { parseGoodput, parsePercentiles, parseSlo } from '../../src/replay/parse
 import { promptText, promptTokenIds, PROMPT_TOKEN_MAX, PROMPT_TOKEN_MIN } from '../../src/replay/prompt.js';
 import { buildRequestBody } from '../../src/replay/request-body.js';
 import { buildRunResult, type RunMetadata } from '../../src/replay/run-result.js';
-import { traceRequest } from './records.js';
+import { runResultKeys } from '../../src/replay/result-keys.js';
+import type { SloMetric, SloSpec } from '../../src/replay/metrics-slo.js';
+import { failedRecord, okRecord, traceRequest } from './records.js';
 
 const usage = (fn: () => unknown, re: RegExp): void => {
   assert.throws(fn, (e: unknown) => OrbitflowError.is(e) && e.exitCode === 2 && re.test(e.message + (e.hint ?? '')));
 };
 
-function template(opts: { goodput?: boolean; slo?: boolean; deposit?: boolean; percentiles?: number[] } = {}) {
-  return buildRunResult([], {
-    durationS: 0,
-    percentiles: opts.percentiles ?? [50, 99],
-    slo: opts.slo ? { ttftMs: 1, tbtMs: 1 } : {},
-    deposit: opts.deposit ?? false,
-    goodput: opts.goodput ? { ttftMs: 1 } : undefined,
+interface Shape {
+  goodput?: boolean;
+  slo?: SloSpec;
+  traceSlos?: SloMetric[];
+  deposit?: boolean;
+  percentiles?: number[];
+  capped?: boolean;
+}
+
+/** The registry's keys for a run of these options. */
+function keys(o: Shape = {}) {
+  return runResultKeys({ percentiles: o.percentiles ?? [50, 99], slo: o.slo ?? {}, traceSlos: new Set(o.traceSlos ?? []), deposit: o.deposit ?? false, goodput: o.goodput ?? false, capped: o.capped ?? false });
+}
+
+/** A real result of a run of these options: three requests, one failed, per-request SLOs where asked. */
+function realResult(o: Shape) {
+  const slo = o.traceSlos ? Object.fromEntries(o.traceSlos.map((m) => [`${m}Ms`, 50])) : undefined;
+  const records = [okRecord(0, 0, [20, 30, 41], { slo }), okRecord(1, 5, [25, 33], { slo }), failedRecord(2, 9, 'timeout')];
+  return buildRunResult(records, {
+    durationS: 2,
+    percentiles: o.percentiles ?? [50, 99],
+    slo: o.slo ?? {},
+    deposit: o.deposit ?? false,
+    goodput: o.goodput ? { ttftMs: 100 } : undefined,
     maxErrorRate: 1,
-    maxScheduleLagMs: 1,
+    maxScheduleLagMs: 1000,
     interrupted: false,
-    metadata: { percentiles: [] } as unknown as RunMetadata,
+    metadata: { percentiles: o.percentiles ?? [50, 99], api: 'completions', max_concurrency: o.capped ? 4 : null, start_time: new Date(0).toISOString(), model_name: 'm' } as unknown as RunMetadata,
   });
 }
+
+test('the key registry is exactly the numeric keys of real results, computed where a number, uncomputed where null', () => {
+  const shapes: Shape[] = [
+    {},
+    { percentiles: [50, 90, 99.9], capped: true },
+    { goodput: true, slo: { ttftMs: 100, tbtMs: 20 } },
+    { slo: { tbtMs: 20, tpotMs: 15 }, deposit: true },
+    { traceSlos: ['tpot', 'e2el'] },
+    { slo: { ttftMs: 100 }, traceSlos: ['tbt'], deposit: true, capped: true },
+  ];
+  const skip = ['metadata.', 'controller', 'telemetry', 'internal_error'];
+  for (const shape of shapes) {
+    const actual = new Map(numericKeyPaths(realResult(shape)).filter((k) => !skip.some((p) => k.key.startsWith(p))).map((k) => [k.key, k.value !== null]));
+    const registry = keys(shape);
+    const listed = new Map(registry.map((k) => [k.key, k.hint === undefined]));
+    assert.equal(listed.size, registry.length, 'a key is listed twice');
+    for (const [key, computed] of actual) {
+      // A section left null (slo_attainment without SLOs) shows as one null key; the registry lists its keys, all uncomputed.
+      if (!computed && !listed.has(key)) {
+        assert.ok([...listed].some(([k, c]) => k.startsWith(`${key}.`) && !c), `${JSON.stringify(shape)}: null section ${key} not in the registry`);
+        continue;
+      }
+      assert.equal(listed.get(key), computed, `${JSON.stringify(shape)}: ${key} is ${computed ? 'a number' : 'null'} in a real result, registry says ${listed.get(key) === undefined ? 'nothing' : listed.get(key) ? 'computed' : 'uncomputed'}`);
+    }
+    for (const [key, computed] of listed) {
+      if (actual.has(key)) continue;
+      // Only keys inside a null section, or vLLM's client-queue keys of an uncapped run, are absent from a result.
+      const inNullSection = [...actual].some(([k, c]) => !c && key.startsWith(`${k}.`));
+      assert.ok(!computed && (inNullSection || /client_queue_time_ms$/.test(key)), `${JSON.stringify(shape)}: registry key ${key} is not in a real result`);
+    }
+  }
+});
 
 test('--assert parses KEY OP NUMBER with every operator', () => {
   assert.deepEqual(parseAssertion('p99_ttft_ms<=500'), { expr: 'p99_ttft_ms<=500', path: ['p99_ttft_ms'], op: '<=', threshold: 500 });
@@ -37,18 +88,22 @@ test('--assert parses KEY OP NUMBER with every operator', () => {
 });
 
 test('--assert keys are checked against the result these options produce, before the run', () => {
-  const t = template({ percentiles: [50, 90, 99] });
+  const t = keys({ percentiles: [50, 90, 99] });
   validateAssertions([parseAssertion('p90_itl_ms<5'), parseAssertion('schedule_lag_ms.p99<1'), parseAssertion('error_summary.by_cause.timeout==0')], t);
   usage(() => validateAssertions([parseAssertion('p95_ttft_ms<5')], t), /unknown numeric key 'p95_ttft_ms'.*did you mean/);
   usage(() => validateAssertions([parseAssertion('tbt_source==1')], t), /unknown numeric key/);
   usage(() => validateAssertions([parseAssertion('metadata.request_timeout_s<1')], t), /unknown numeric key/);
   usage(() => validateAssertions([parseAssertion('request_goodput>1')], t), /not computed.*--goodput/);
   usage(() => validateAssertions([parseAssertion('slo_attainment.ttft>0.9')], t), /not computed.*--slo/);
-  validateAssertions([parseAssertion('request_goodput>1')], template({ goodput: true }));
-  validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_no_td>0.9')], template({ slo: true }));
-  usage(() => validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_td>0.9')], template({ slo: true })), /not computed/);
-  validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_td>0.9')], template({ slo: true, deposit: true }));
-  assert.ok(numericKeyPaths(t).some((k) => k.key === 'max_concurrent_requests'));
+  validateAssertions([parseAssertion('request_goodput>1')], keys({ goodput: true }));
+  validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_no_td>0.9')], keys({ slo: { ttftMs: 1, tbtMs: 1 } }));
+  usage(() => validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_td>0.9')], keys({ slo: { ttftMs: 1, tbtMs: 1 } })), /not computed/);
+  validateAssertions([parseAssertion('slo_attainment.tbt_tokens.attainment_td>0.9')], keys({ slo: { ttftMs: 1, tbtMs: 1 }, deposit: true }));
+  usage(() => validateAssertions([parseAssertion('p99_client_queue_time_ms<5')], t), /not computed.*--max-concurrency/);
+  validateAssertions([parseAssertion('p99_client_queue_time_ms<5')], keys({ capped: true }));
+  // A per-request SLO of the trace scores that metric without --slo.
+  validateAssertions([parseAssertion('slo_attainment.tpot>0.9')], keys({ traceSlos: ['tpot'] }));
+  usage(() => validateAssertions([parseAssertion('slo_attainment.slo_ms.tpot>1')], keys({ traceSlos: ['tpot'] })), /not computed/);
 });
 
 test('--assert checks report the actual value; a missing value fails', () => {
