@@ -367,20 +367,24 @@ export async function solveIlp(
   const closeEnough = (incumbentMs - boundMs) / incumbentMs <= (opts.gapTolerance ?? 0);
 
   // 3: the MIP with what is left of the time limit.
-  while (!proven && !closeEnough && !opts.skipMip && mayContinue()) {
-    const model = build();
-    if (!model) {
-      status = 4;
-      break;
-    }
+  /** One MIP solve of a model, timed and counted. GLPK stops at `mipgap` with status 2 (feasible), never 5, so a bound is only taken from a real optimum. */
+  const solveMip = (model: { lp: Parameters<typeof solver.solve>[0]; nonzeros: number }): ReturnType<typeof solver.solve> => {
     const m0 = now();
-    // GLPK stops at `mipgap` with status 2 (feasible), never 5, so a bound is only taken from a real optimum.
     const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: glpkLimitS(), mipgap: opts.gapTolerance ?? 0 });
     phases.mip += now() - m0;
     rounds++;
     work.mipSolves++;
     work.nonzeros += model.nonzeros;
     timed(res);
+    return res;
+  };
+  while (!proven && !closeEnough && !opts.skipMip && mayContinue()) {
+    const model = build();
+    if (!model) {
+      status = 4;
+      break;
+    }
+    const res = solveMip(model);
     status = res.result.status;
     if (status !== GLP_OPT && status !== GLP_FEAS) break;
     const assign = readAssignment(model, res.result.vars, n);
@@ -417,14 +421,7 @@ export async function solveIlp(
       if (lp.result.status === GLP_OPT && bytesNow <= lp.result.z * GIB * (1 + (opts.gapTolerance ?? 0)) + 1) break;
       if (!mayContinue()) break;
     }
-    const m0 = now();
-    // GLPK stops at `mipgap` with status 2 (feasible), never 5, so a bound is only taken from a real optimum.
-    const res = solver.solve(model.lp, { msglev: 0, presol: true, tmlim: glpkLimitS(), mipgap: opts.gapTolerance ?? 0 });
-    phases.mip += now() - m0;
-    rounds++;
-    work.mipSolves++;
-    work.nonzeros += model.nonzeros;
-    timed(res);
+    const res = solveMip(model);
     if (res.result.status !== GLP_OPT && res.result.status !== GLP_FEAS) break;
     const assign = readAssignment(model, res.result.vars, n);
     if (!assign) break;
