@@ -177,6 +177,7 @@ async function replayOnce(
 ): Promise<RunResult> {
   const primary = role === 'primary';
   const { scoring, client, scale, traceOpts } = config;
+  const { startAtMs } = scale;
   const { requests, format, traceSha } = run;
   const headers = { ...client.headers };
   const out = primary ? config.out : undefined;
@@ -203,7 +204,7 @@ async function replayOnce(
     seed: traceOpts.seed,
     hashBlockTokens: DEFAULT_HASH_BLOCK_TOKENS,
     saveDetailed: config.saveDetailed,
-    startAt: scale.startAtMs !== null ? () => unixToHrMs(scale.startAtMs as number) : undefined,
+    startAt: startAtMs !== null ? () => unixToHrMs(startAtMs) : undefined,
     metadata: {
       command: ['orbitflow', ...ctx.argv.slice(2).map(redactArg)],
       trace: { file: config.traceFile, sha256: traceSha, format, requests: run.traceRequests },
