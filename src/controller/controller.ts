@@ -58,6 +58,12 @@ export interface ControllerConfig {
   holdBudget: number;
   /** Waiting requests considered per decision. */
   admissionCandidates: number;
+  /**
+   * Requests beyond vLLM's capacity that yield tokens slower than the run wait until nothing else
+   * runs or waits, and are served then if they finish within this fraction of the run's time
+   * before the first of them (src/planner/window-plan.ts).
+   */
+  deferBudget: number;
   /** The engine's fixed per-step cost, ms (prefill groups pay it once). */
   stepOverheadMs: number;
   /** What a solve is charged in engine time before its plan can land (src/controller/solve-latency.ts). */
@@ -90,6 +96,7 @@ export const DEFAULT_CONTROLLER: Omit<ControllerConfig, 'costFor' | 'budgetBlock
   admission: true,
   holdBudget: 0.02,
   admissionCandidates: 16,
+  deferBudget: 0.03,
   stepOverheadMs: 0.3,
   solverLatency: { mode: 'measured' },
   solveLimit: 'wall',
@@ -215,6 +222,11 @@ export class Controller {
   private readonly prefillShare = new PrefillShare();
   private lastHead: string | undefined;
   private holdUntilStep = -1;
+  /** Requests waiting when the last plan was made, and those it deferred: a newcomer behind a deferred head is a reason to plan. */
+  private lastWaitingCount = 0;
+  private deferredIds: ReadonlySet<string> = new Set();
+  /** Engine time the first request deferred to the end of the run was served (null: none yet). */
+  private deferStartMs: number | null = null;
   private admittedTotal = 0;
   private refusedTotal = 0;
   private holdsTotal = 0;
@@ -244,6 +256,11 @@ export class Controller {
     this.deposits.forget(id);
     this.goodput.forget(id);
     this.pausedSince.delete(id);
+  }
+
+  /** Waiting requests the last plan deferred to the end of the run. */
+  get deferredCount(): number {
+    return this.deferredIds.size;
   }
 
   /** Feed one engine step. Returns the trigger that started a solve, if one did. */
@@ -338,7 +355,8 @@ export class Controller {
   private admissionDue(obs: StepObservation): boolean {
     if (!this.cfg.admission || obs.maxNumSeqs === undefined || !obs.waiting || obs.waiting.length === 0) return false;
     if (obs.requests.length >= obs.maxNumSeqs) return false;
-    return obs.waiting[0].id !== this.lastHead || obs.step >= this.holdUntilStep;
+    const head = obs.waiting[0].id;
+    return head !== this.lastHead || (this.deferredIds.has(head) && obs.waiting.length > this.lastWaitingCount) || obs.step >= this.holdUntilStep;
   }
 
   /** GPU blocks the current placements need after `steps` more steps of growth. */
@@ -365,8 +383,10 @@ export class Controller {
     const decodeNext = !this.admittingNext;
     const landing = obs.requests.filter((r) => !decodeNext || r.paused || r.outputTokens === undefined || r.outputTokens - r.generatedTokens > 1);
     const admission = this.cfg.admission && obs.maxNumSeqs !== undefined && obs.waiting !== undefined;
-    const waiting = admission ? obs.waiting!.slice(0, this.cfg.admissionCandidates) : [];
+    // Every waiting request: deferred ones (window-plan.ts) must not hide those behind them.
+    const waiting = admission ? obs.waiting! : [];
     this.lastHead = waiting[0]?.id;
+    this.lastWaitingCount = waiting.length;
     const batch = Math.max(1, obs.batchIds?.length ?? landing.length);
     const request: SolveRequest = {
       requests: landing.map((r) => ({
@@ -389,6 +409,9 @@ export class Controller {
             maxCandidates: this.cfg.admissionCandidates,
             outputRatePerMs: this.goodput.outputRatePerMs(obs.nowMs),
             prefillShare: this.prefillShare.value,
+            nowMs: obs.nowMs,
+            deferDeadlineMs: (1 + this.cfg.deferBudget) * (this.deferStartMs ?? obs.nowMs),
+            draining: this.deferStartMs !== null,
           }
         : null,
       sloMargin: this.margin.value,
@@ -419,6 +442,8 @@ export class Controller {
         this.pending = false;
         const plan = window.plan;
         this.holdUntilStep = obs.step + window.holdSteps;
+        if (window.servesDeferred) this.deferStartMs ??= obs.nowMs;
+        this.deferredIds = new Set(window.deferred);
         this.pacer.holding(window.verdict?.held ?? 0);
         if (plan.overBudget) {
           // Nothing fits and pausing is off: leave the engine to its own out-of-memory fallback.
@@ -473,7 +498,7 @@ export class Controller {
     this.actions.push(record);
     // A hold must outlast the re-plan its end triggers: that plan lands a step or two later.
     const holdSteps = window.holdSteps > 0 ? window.holdSteps + HOLD_OVERLAP_STEPS : 0;
-    return { action: { basedOnStep: obs.step, placements, pause, resume, admit: window.admit, holdSteps, reject: window.reject }, record };
+    return { action: { basedOnStep: obs.step, placements, pause, resume, admit: window.admit, holdSteps, reject: window.reject, defer: window.deferred }, record };
   }
 
   /** The newest finished plan if it is ready by `nowMs` (consumed), else null. */

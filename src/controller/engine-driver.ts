@@ -57,7 +57,8 @@ export class InProcessControllerDriver implements PlacementDriver {
     if (last && last.step !== this.lastObservedStep && requests.length > 0) {
       this.lastObservedStep = last.step;
       const waiting: WaitingObservation[] = [];
-      view.forEachWaiting(view.maxNumSeqs, (w) => waiting.push({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, arrivalMs: w.arrivalMs, sloTpotMs: w.sloTpotMs }));
+      // Past the deferred ones too: they wait at the head, and must not hide those behind them.
+      view.forEachWaiting(view.maxNumSeqs + this.controller.deferredCount, (w) => waiting.push({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, arrivalMs: w.arrivalMs, sloTpotMs: w.sloTpotMs }));
       const trigger = this.controller.observe({
         step: view.step,
         kind: last.kind,
@@ -86,6 +87,7 @@ export class InProcessControllerDriver implements PlacementDriver {
       admit: ready.action.admit,
       holdSteps: ready.action.holdSteps,
       reject: ready.action.reject,
+      defer: ready.action.defer,
       note: { trigger: ready.record.trigger, solveMs: ready.record.solveMs, status: ready.record.status, predictedStepMs: ready.record.predictedStepMs },
     };
   }

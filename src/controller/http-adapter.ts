@@ -107,6 +107,7 @@ export class ControlClient {
       resume: action.resume,
       admit: action.admit.map((a) => ({ id: a.id, distance: a.distance })),
       reject: action.reject,
+      defer: action.defer,
       hold_steps: action.holdSteps,
     });
     const res = await this.call('PUT', '/placement', signal, body);

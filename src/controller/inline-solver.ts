@@ -45,7 +45,7 @@ export async function solveOnce(setup: SolverSetup, req: SolveRequest): Promise<
       pausePolicy: req.pausePolicy as PausePolicy,
       seed: req.seed,
     });
-    return { plan, admit: [], holdSteps: 0, reject: [], verdict: null, work: plan.certificate.work!, hitSafetyLimit: false };
+    return { plan, admit: [], holdSteps: 0, reject: [], servesDeferred: false, deferred: [], verdict: null, work: plan.certificate.work!, hitSafetyLimit: false };
   }
   return planWindow({
     cost,

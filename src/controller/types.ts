@@ -60,6 +60,8 @@ export interface ControlAction {
   admit: { id: string; distance: number }[];
   holdSteps: number;
   reject: string[];
+  /** Waiting requests deferred to the end of the run: the engine's own rule must not admit them. */
+  defer: string[];
 }
 
 export const TRIGGERS = ['batch-changed', 'memory-forecast', 'drift', 'window', 'rejected', 'admission'] as const;

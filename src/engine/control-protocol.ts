@@ -126,7 +126,7 @@ export function parsePlacementBody(raw: unknown): PlacementDecision {
   const admit = o.admit === undefined ? undefined : placementSpecs(o.admit, 'admit');
   if (o.hold_steps !== undefined && !(Number.isInteger(o.hold_steps) && (o.hold_steps as number) >= 0)) throw new PlacementBodyError('hold_steps must be an integer ≥ 0');
   for (const k of Object.keys(o)) {
-    if (!['based_on_step', 'placements', 'pause', 'resume', 'admit', 'reject', 'hold_steps'].includes(k)) throw new PlacementBodyError(`unknown field '${k}'`);
+    if (!['based_on_step', 'placements', 'pause', 'resume', 'admit', 'reject', 'defer', 'hold_steps'].includes(k)) throw new PlacementBodyError(`unknown field '${k}'`);
   }
   return {
     basedOnStep: o.based_on_step as number,
@@ -134,6 +134,7 @@ export function parsePlacementBody(raw: unknown): PlacementDecision {
     pause: idList(o.pause, 'pause'),
     resume: idList(o.resume, 'resume'),
     ...(o.reject !== undefined ? { reject: idList(o.reject, 'reject') } : {}),
+    ...(o.defer !== undefined ? { defer: idList(o.defer, 'defer') } : {}),
     ...(admit !== undefined ? { admit } : {}),
     ...(o.hold_steps !== undefined ? { holdSteps: o.hold_steps as number } : {}),
   };

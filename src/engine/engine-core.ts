@@ -146,6 +146,8 @@ interface AdmissionDirective {
   grants: { id: string; placement: Placement }[];
   /** While something runs, requests without a grant wait until this step. */
   holdUntilStep: number;
+  /** Waiting requests only a grant admits while anything runs: one at the head stops the engine's own admission. */
+  deferred: ReadonlySet<string>;
 }
 
 type Refusal = { ok: false; reason: string; code: DecisionRefusal };
@@ -445,6 +447,8 @@ export class EngineCore implements EngineView, PolicyHost {
       // A driven engine admits on its own only when nothing is paused: paused requests come back first.
       if (this.rules.driven && this.paused.length > 0) break;
       const r = this.waiting.peek()!;
+      // A deferred head waits for its grant while anything runs; an idle engine has no one to keep it from.
+      if (this.directive?.deferred.has(r.id) && (this.running.length > 0 || this.paused.length > 0)) break;
       const tokens = r.prefillTokens;
       if (this.neverFits(tokens)) {
         // finish() takes it out of the queue (lazily, as a dead head entry).
@@ -717,9 +721,9 @@ export class EngineCore implements EngineView, PolicyHost {
     for (const id of d.pause ?? []) this.pause(this.byId.get(id)!);
     for (const id of d.resume ?? []) if (this.byId.get(id)!.phase === 'paused') this.resume(this.byId.get(id)!);
     for (const id of d.reject ?? []) this.finish(this.byId.get(id)!, 'rejected', this.nowMs);
-    if (d.admit !== undefined || d.holdSteps !== undefined) {
+    if (d.admit !== undefined || d.holdSteps !== undefined || d.defer !== undefined) {
       const hold = Math.min(d.holdSteps ?? 0, MAX_HOLD_STALENESS * this.stalenessSteps);
-      this.directive = { grants: (d.admit ?? []).map((s) => ({ id: s.id, placement: this.placementOf(s) })), holdUntilStep: this.step + hold };
+      this.directive = { grants: (d.admit ?? []).map((s) => ({ id: s.id, placement: this.placementOf(s) })), holdUntilStep: this.step + hold, deferred: new Set(d.defer ?? []) };
     }
     this.counters.decisionsApplied++;
     if (this.recordTimeline) this.pushTimeline(source, d.note, [...(d.pause ?? [])], [...(d.resume ?? [])]);

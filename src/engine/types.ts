@@ -35,6 +35,13 @@ export interface PlacementDecision {
    */
   reject?: readonly string[];
   /**
+   * Waiting requests the engine's own admission rule must not admit while anything runs or is
+   * paused (only a grant does): the controller serves them later, or refuses them. One at the head
+   * of the queue stops the engine's own admission. Replaces the previous list; ids no longer
+   * waiting are void.
+   */
+  defer?: readonly string[];
+  /**
    * Hold every other waiting request for this many steps while something runs (the controller's
    * "not now"); 0 or absent lets the engine's own admission rule run. Capped by the engine.
    */

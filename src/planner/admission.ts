@@ -39,6 +39,16 @@ export interface AdmissionSettings {
   prefillShare: number;
   /** The run's output token rate now (all tokens), per ms: a request held alone must not yield less. */
   outputRatePerMs: number;
+  /** Engine time the plan is made at, ms. */
+  nowMs: number;
+  /**
+   * Requests beyond vLLM's capacity that would yield tokens slower than the run are deferred until
+   * nothing else runs or waits, and served then, one at a time, when each finishes alone by this
+   * engine time (the run's time so far, or when the first deferred one was served, plus a budget).
+   */
+  deferDeadlineMs: number;
+  /** A deferred request has been served: the run's rate is now theirs, so every request beyond vLLM's capacity is deferred. */
+  draining: boolean;
 }
 
 export interface AdmissionCandidate {

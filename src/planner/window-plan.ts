@@ -23,13 +23,25 @@ export interface WindowPlan {
   admit: { id: string; distance: number }[];
   /** Steps every other waiting request waits while something runs (0: the engine's own rule may admit). */
   holdSteps: number;
-  /** Waiting requests refused: they fit only offloaded and could not meet their SLO even alone. */
+  /** Waiting requests refused: they fit only offloaded and could not meet their SLO even alone, or no longer within the time deferred requests may add. */
   reject: string[];
+  /** A request deferred to the end of the run is admitted. */
+  servesDeferred: boolean;
+  /** Waiting requests deferred to the end of the run (neither admitted nor refused). */
+  deferred: string[];
   verdict: AdmissionVerdict | null;
   /** The work of every placement solve this decision made (base, candidates, the chosen group). */
   work: SolveWork;
   /** Some GLPK call hit its safety limit under a work limit (the answer may differ on another machine). */
   hitSafetyLimit: boolean;
+}
+
+/** What becomes of the waiting requests beyond vLLM's capacity this decision looked at. */
+interface Triage {
+  reject: string[];
+  /** Kept waiting for the end of the run. */
+  deferred: string[];
+  servesDeferred: boolean;
 }
 
 function sloOf(input: WindowInput, r: { sloTpotMs?: number }): number | undefined {
@@ -70,6 +82,17 @@ function asPlanRequest(w: WaitingRequest): PlanRequest {
   return { id: w.id, contextTokens: w.prefillTokens, sloTpotMs: w.sloTpotMs, remainingSteps: Math.max(1, w.outputTokens - 1) };
 }
 
+/** Solo step times by prompt length, per cost model and budget: a deferred request is looked at in every decision until it runs. */
+const SOLO_CACHE = new WeakMap<WindowInput['cost'], Map<string, number | null>>();
+
+function cachedSoloStepMs(input: WindowInput, tokens: number, windowSteps: number): number | null {
+  let byKey = SOLO_CACHE.get(input.cost);
+  if (!byKey) SOLO_CACHE.set(input.cost, (byKey = new Map()));
+  const key = `${tokens}:${input.budgetBlocks}:${windowSteps}`;
+  if (!byKey.has(key)) byKey.set(key, soloStepMs(input.cost, tokens, input.budgetBlocks, windowSteps));
+  return byKey.get(key)!;
+}
+
 /** Steps until the first of these requests finishes. */
 function stepsToNextFinish(running: readonly { outputTokens: number; generatedTokens: number }[]): number {
   let s = Infinity;
@@ -90,28 +113,44 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   const active: PlanRequest[] = [...input.running, ...input.paused];
   const tally = new Tally();
   const base = tally.count(await planBatch({ ...input, requests: active }));
-  const none = (verdict: AdmissionVerdict | null, holdSteps = 0, reject: string[] = []): WindowPlan => ({ plan: base, admit: [], holdSteps, reject, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit });
+  const triage: Triage = { reject: [], deferred: [], servesDeferred: false };
+  const { reject } = triage;
+  const none = (verdict: AdmissionVerdict | null, holdSteps = 0): WindowPlan => ({ plan: base, admit: [], holdSteps, ...triage, servesDeferred: false, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit });
   const settings = input.admission;
   if (!settings || input.waiting.length === 0) return none(null);
   const L = input.cost.layers;
-  const reject: string[] = [];
   const queue: WaitingRequest[] = [];
+  const deferred: Array<{ w: WaitingRequest; soloMs: number }> = [];
   for (const w of input.waiting) {
     if (queue.length >= settings.maxCandidates) break;
     if (!fitsAllOnGpu(L, w.prefillTokens, input.budgetBlocks)) {
       // Beyond vLLM's capacity a request is served only offloaded, and alone it holds the whole
-      // budget: worth it when it meets its SLO and yields tokens no slower than the run does now.
-      const solo = soloStepMs(input.cost, w.prefillTokens, input.budgetBlocks, W);
-      if (solo === null || solo > stepLimitMs(input, w) || 1 / solo < settings.outputRatePerMs) {
-        reject.push(w.id);
-        continue;
-      }
+      // budget: never when it cannot meet its SLO even so; at once when it yields tokens no slower
+      // than the run does now; otherwise at the end of the run, when nothing else is left.
+      const solo = cachedSoloStepMs(input, w.prefillTokens, W);
+      if (solo === null || solo > stepLimitMs(input, w)) reject.push(w.id);
+      else if (settings.draining || 1 / solo < settings.outputRatePerMs) deferred.push({ w, soloMs: solo });
+      else queue.push(w);
+      continue;
     }
     queue.push(w);
   }
+  if (queue.length === 0 && input.running.length === 0 && input.paused.length === 0) {
+    // Nothing else is left: the deferred, one at a time, those yielding the most tokens per ms
+    // first, each when it finishes alone by the deadline (a longer run would give up throughput that
+    // vLLM, refusing them, keeps).
+    for (const d of [...deferred].sort((a, b) => a.soloMs - b.soloMs)) {
+      if (queue.length > 0) break;
+      if (settings.nowMs + d.soloMs * d.w.outputTokens <= settings.deferDeadlineMs) {
+        queue.push(d.w);
+        triage.servesDeferred = true;
+      } else reject.push(d.w.id);
+    }
+  }
+  for (const d of deferred) if (!reject.includes(d.w.id) && !queue.includes(d.w)) triage.deferred.push(d.w.id);
   const holdNext = stepsToNextFinish(input.running);
-  if (base.paused.length > 0 || input.paused.length > 0) return none({ action: 'none', reason: 'requests are paused: they come back first', interruptionCost: 0, holdCost: 0, holdSteps: 0, held: 0 }, 0, reject);
-  if (input.freeSeqs <= 0 || queue.length === 0) return none(null, queue.length > 0 ? holdNext : 0, reject);
+  if (base.paused.length > 0 || input.paused.length > 0) return none({ action: 'none', reason: 'requests are paused: they come back first', interruptionCost: 0, holdCost: 0, holdSteps: 0, held: 0 }, 0);
+  if (input.freeSeqs <= 0 || queue.length === 0) return none(null, queue.length + deferred.length > 0 ? holdNext : 0);
 
   // Candidates: the first k waiting requests, as long as the batch still fits and nobody who meets
   // their SLO stops meeting it (the admitted included); nothing runs → the first one always may.
@@ -151,7 +190,7 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
     if (!sloSafe && !vllmWould && !(input.running.length === 0 && k === 1)) break;
     candidates.push({ admitted, distances, stepMs: plan.step.totalMs });
   }
-  if (candidates.length === 0) return none({ action: 'hold', reason: 'no waiting request fits within the SLO beside the running batch', interruptionCost: 0, holdCost: 0, holdSteps: holdNext, held: 0 }, holdNext, reject);
+  if (candidates.length === 0) return none({ action: 'hold', reason: 'no waiting request fits within the SLO beside the running batch', interruptionCost: 0, holdCost: 0, holdSteps: holdNext, held: 0 }, holdNext);
   const best = candidates[candidates.length - 1];
   const k = best.admitted.length;
 
@@ -164,16 +203,16 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
     canGrow = (await tryPlace(input, [...later, ...queue.slice(0, k + 1).map(asPlanRequest)], 0, tally)) !== null;
   }
   const verdict = decideAdmission(input.cost, input.running, best, canGrow, queue, settings, (r) => sloOf(input, r), base.step.totalMs);
-  if (verdict.action === 'hold') return none(verdict, verdict.holdSteps, reject);
-  return admitGroup(input, best, reject, verdict, base, tally);
+  if (verdict.action === 'hold') return none(verdict, verdict.holdSteps);
+  return admitGroup(input, best, triage, verdict, base, tally);
 }
 
 /** Admit a group: it gets the full solve (the ILP); if that pauses anything, the heuristic's plan stands. */
-async function admitGroup(input: WindowInput, group: AdmissionCandidate, reject: string[], verdict: AdmissionVerdict, base: BatchPlan, tally: Tally): Promise<WindowPlan> {
+async function admitGroup(input: WindowInput, group: AdmissionCandidate, triage: Triage, verdict: AdmissionVerdict, base: BatchPlan, tally: Tally): Promise<WindowPlan> {
   const final = await tryPlace(input, [...input.running, ...group.admitted.map(asPlanRequest)], input.timeLimitMs, tally);
   const plan = final ?? base;
   const distanceOf = new Map(plan.placements.map((p) => [p.id, p.distance]));
   const admit = group.admitted.map((w, i) => ({ id: w.id, distance: final ? distanceOf.get(w.id)! : group.distances[input.running.length + i] }));
   const after = [...input.running, ...group.admitted.map((w) => ({ outputTokens: w.outputTokens, generatedTokens: 1 }))];
-  return { plan, admit, holdSteps: stepsToNextFinish(after), reject, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit };
+  return { plan, admit, holdSteps: stepsToNextFinish(after), ...triage, verdict, work: tally.work, hitSafetyLimit: tally.hitSafetyLimit };
 }

@@ -22,7 +22,7 @@ function recordingSolver(): BatchSolver & { calls: SolveRequest[] } {
         violations: 0,
         certificate: { status: 'optimal' as const, objectiveMs: 10, bestBoundMs: 10, gap: 0, solveMs: 0, heuristicMs: 0, binding: [] },
       };
-      return { plan, admit: [], holdSteps: 0, reject: [], verdict: null, work: { heuristicRuns: 1, requestLayers: 32, lpSolves: 0, mipSolves: 0, nonzeros: 0, boundTerms: 0 }, hitSafetyLimit: false };
+      return { plan, admit: [], holdSteps: 0, reject: [], servesDeferred: false, deferred: [], verdict: null, work: { heuristicRuns: 1, requestLayers: 32, lpSolves: 0, mipSolves: 0, nonzeros: 0, boundTerms: 0 }, hitSafetyLimit: false };
     },
   };
 }

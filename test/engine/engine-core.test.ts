@@ -239,3 +239,31 @@ test('baselines apply exactly the distance their formula gives for the batch', a
     assert.ok(checked > 50, `${policy}: only ${checked} decode steps checked`);
   }
 });
+
+test('defer: a deferred head keeps the engine\'s own admission off while anything runs; a grant admits it; an idle engine admits it', () => {
+  const core = new EngineCore({ cost, policy: 'external', budgetBlocks: 1_000_000, noiseCv: 0 });
+  const a = core.submit({ id: 'a', arrivalMs: 0, promptTokens: 200, outputTokens: 6 });
+  let now = 0;
+  const step = (): void => {
+    core.releaseArrivals(now);
+    const plan = core.prepareStep(now)!;
+    now = plan.endMs;
+    core.commitStep(plan, now);
+    core.checkInvariants();
+  };
+  step(); // a's prefill
+  const d = core.submit({ id: 'd', arrivalMs: now, promptTokens: 200, outputTokens: 4 });
+  const n = core.submit({ id: 'n', arrivalMs: now, promptTokens: 200, outputTokens: 4 });
+  assert.ok(core.applyDecision({ basedOnStep: core.step, placements: [], defer: ['d'] }, 'control').ok);
+  step();
+  step();
+  assert.equal(d.phase, 'waiting', 'deferred while a runs');
+  assert.equal(n.phase, 'waiting', 'the engine does not admit past a deferred head: the controller grants those');
+  assert.ok(core.applyDecision({ basedOnStep: core.step, placements: [], admit: [{ id: 'n', distance: -1 }], defer: ['d'] }, 'control').ok);
+  step();
+  assert.equal(n.phase, 'running', 'a grant admits past it');
+  assert.equal(d.phase, 'waiting');
+  while (a.phase !== 'finished' || n.phase !== 'finished') step();
+  step();
+  assert.notEqual(d.phase, 'waiting', 'nothing runs: an idle engine admits it on its own');
+});

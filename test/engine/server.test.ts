@@ -215,7 +215,7 @@ test('control protocol round trip: state → placement → events and state refl
     assert.equal(unknown.status, 409);
     assert.equal(JSON.parse(unknown.text).reason, 'unknown-id');
     // Malformed.
-    for (const bad of [{ placements: [] }, { based_on_step: -1 }, { based_on_step: 1, placements: [{ id, distance: 1, layers: [1] }] }, { based_on_step: 1, placements: {} }, { based_on_step: 1, extra: 1 }]) {
+    for (const bad of [{ placements: [] }, { based_on_step: -1 }, { based_on_step: 1, placements: [{ id, distance: 1, layers: [1] }] }, { based_on_step: 1, placements: {} }, { based_on_step: 1, extra: 1 }, { based_on_step: 1, placements: [], defer: 'x' }, { based_on_step: 1, placements: [], defer: [1] }]) {
       const r = await http('PUT', `${small.url}/orbitflow/v1/placement`, bad);
       assert.equal(r.status, 400, JSON.stringify(bad));
     }

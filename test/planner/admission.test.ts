@@ -6,7 +6,7 @@ import { H100_8B } from './helpers.js';
 const cost = H100_8B;
 const SLO = 12;
 const STEP = 8;
-const settings = (holdCost: number): AdmissionSettings => ({ holdCost, prefillOverheadMs: 0.3, maxCandidates: 16, prefillShare: 0, outputRatePerMs: 0.2 });
+const settings = (holdCost: number): AdmissionSettings => ({ holdCost, prefillOverheadMs: 0.3, maxCandidates: 16, prefillShare: 0, outputRatePerMs: 0.2, nowMs: 0, deferDeadlineMs: 0, draining: false });
 const running = (id: string, outputTokens: number, generatedTokens: number): RunningRequest => ({
   id, contextTokens: 2000 + generatedTokens, outputTokens, generatedTokens, decodeElapsedMs: (generatedTokens - 1) * STEP, sloTpotMs: SLO,
 });
