@@ -98,7 +98,8 @@ export class LiveControlLoop {
           nowMs,
           stepMs: ev.step_ms,
           requests: observedRequests(state, nowMs),
-          ...(maxNumSeqs !== undefined ? { maxNumSeqs, waiting: observedWaiting(state, maxNumSeqs, nowMs) } : {}),
+          // Past the deferred ones too: they wait at the head, and must not hide those behind them.
+          ...(maxNumSeqs !== undefined ? { maxNumSeqs, waiting: observedWaiting(state, maxNumSeqs + this.controller.deferredCount, nowMs) } : {}),
           batchIds: ev.batch_ids,
           gpuBlocksTotal: state.gpu_blocks.total,
           gpuBlocksUsed: state.gpu_blocks.used,
