@@ -31,7 +31,8 @@ export interface PlacementDecision {
   admit?: readonly PlacementSpec[];
   /**
    * Waiting requests to refuse (finished as `rejected`, the client gets an error): the controller's
-   * verdict on a request that fits the GPU only offloaded and could not meet its SLO even alone.
+   * verdict on a request that fits the GPU only offloaded and could not meet its SLO even alone, or
+   * was deferred to the end of the run and would not finish in the time the run may add for it.
    */
   reject?: readonly string[];
   /**

@@ -104,9 +104,10 @@ function stepsToNextFinish(running: readonly { outputTokens: number; generatedTo
  * One decision of the OrbitFlow controller for the next window: which layers of each running
  * request stay on the GPU (the ILP, with Pause-Resume), and whether waiting requests run this
  * window at all — admitted now with a placement, held ("not now", vLLM would simply queue them),
- * or refused when they fit only offloaded and could not meet their SLO alone, or would yield tokens
- * slower than the run does (vLLM refuses a prompt that does not fit its KV cache; OrbitFlow serves
- * the ones worth serving).
+ * deferred to the end of the run when they fit only offloaded and would yield tokens slower than
+ * the run does, or refused when they could not meet their SLO even alone, or when deferred would
+ * not finish by the deadline (vLLM refuses a prompt that does not fit its KV cache; OrbitFlow
+ * serves the ones worth serving).
  */
 export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   const W = input.windowSteps ?? 16;
