@@ -9,7 +9,7 @@ import { checkAssertions, validateAssertions } from '../replay/assertions.js';
 import { parseEndpoint } from '../replay/endpoint.js';
 import { sha256File } from '../replay/file-hash.js';
 import { LiveStats } from '../replay/live-stats.js';
-import { SLO_METRICS, sloValue, type SloMetric } from '../replay/metrics-slo.js';
+import { scoredSloMetrics } from '../replay/metrics-slo.js';
 import { RUN_OUTPUT_FILES, writeRunOutputs } from '../replay/outputs.js';
 import { prepareOutputDir } from '../core/output-files.js';
 import { redact } from '../core/redact.js';
@@ -155,9 +155,8 @@ async function prepareRun(ctx: CliContext, config: ReplayCommandConfig): Promise
   const { requests: whole, format } = await readTrace(config.traceFile, config.traceOpts, ctx);
   const requests = scale.shard !== null ? shareOf(whole, scale.shard) : whole;
   // --assert keys, before anything is sent: against the keys a run of these options on this trace reports.
-  const traceSlos = new Set<SloMetric>();
-  for (const r of requests) for (const m of SLO_METRICS) if (r.slo !== undefined && sloValue(r.slo, m) !== undefined) traceSlos.add(m);
-  const shape = { percentiles: scoring.percentiles, slo: scoring.slo, traceSlos, deposit: scoring.deposit, goodput: scoring.goodput !== undefined, capped: config.client.maxConcurrency !== undefined };
+  const scored = scoredSloMetrics(scoring.slo, requests);
+  const shape = { percentiles: scoring.percentiles, slo: scoring.slo, scored, deposit: scoring.deposit, goodput: scoring.goodput !== undefined, capped: config.client.maxConcurrency !== undefined };
   validateAssertions(config.asserts, runResultKeys(shape));
   return { requests, format, traceSha: await sha256File(config.traceFile), traceRequests: whole.length };
 }

@@ -258,9 +258,13 @@ export class Controller {
     this.pausedSince.delete(id);
   }
 
-  /** Waiting requests the last plan deferred to the end of the run. */
-  get deferredCount(): number {
-    return this.deferredIds.size;
+  /**
+   * How many of the waiting queue's head an observation should carry: a batch's worth of
+   * candidates, past the requests the last plan deferred (they wait at the head, and must not hide
+   * those behind them).
+   */
+  waitingToObserve(maxNumSeqs: number): number {
+    return maxNumSeqs + this.deferredIds.size;
   }
 
   /** Feed one engine step. Returns the trigger that started a solve, if one did. */

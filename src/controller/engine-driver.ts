@@ -57,8 +57,7 @@ export class InProcessControllerDriver implements PlacementDriver {
     if (last && last.step !== this.lastObservedStep && requests.length > 0) {
       this.lastObservedStep = last.step;
       const waiting: WaitingObservation[] = [];
-      // Past the deferred ones too: they wait at the head, and must not hide those behind them.
-      view.forEachWaiting(view.maxNumSeqs + this.controller.deferredCount, (w) => waiting.push({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, arrivalMs: w.arrivalMs, sloTpotMs: w.sloTpotMs }));
+      view.forEachWaiting(this.controller.waitingToObserve(view.maxNumSeqs), (w) => waiting.push({ id: w.id, prefillTokens: w.prefillTokens, outputTokens: w.outputTokens, arrivalMs: w.arrivalMs, sloTpotMs: w.sloTpotMs }));
       const trigger = this.controller.observe({
         step: view.step,
         kind: last.kind,

@@ -98,8 +98,7 @@ export class LiveControlLoop {
           nowMs,
           stepMs: ev.step_ms,
           requests: observedRequests(state, nowMs),
-          // Past the deferred ones too: they wait at the head, and must not hide those behind them.
-          ...(maxNumSeqs !== undefined ? { maxNumSeqs, waiting: observedWaiting(state, maxNumSeqs + this.controller.deferredCount, nowMs) } : {}),
+          ...(maxNumSeqs !== undefined ? { maxNumSeqs, waiting: observedWaiting(state, this.controller.waitingToObserve(maxNumSeqs), nowMs) } : {}),
           batchIds: ev.batch_ids,
           gpuBlocksTotal: state.gpu_blocks.total,
           gpuBlocksUsed: state.gpu_blocks.used,

@@ -122,6 +122,8 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
   const L = input.cost.layers;
   const queue: WaitingRequest[] = [];
   const deferred: Array<{ w: WaitingRequest; soloMs: number }> = [];
+  /** Deferred requests this decision serves or refuses at the end of the run. */
+  const settled = new Set<string>();
   for (const w of input.waiting) {
     if (queue.length >= settings.maxCandidates) break;
     if (!fitsAllOnGpu(L, w.prefillTokens, input.budgetBlocks)) {
@@ -142,13 +144,14 @@ export async function planWindow(input: WindowInput): Promise<WindowPlan> {
     // vLLM, refusing them, keeps).
     for (const d of [...deferred].sort((a, b) => a.soloMs - b.soloMs)) {
       if (queue.length > 0) break;
+      settled.add(d.w.id);
       if (settings.nowMs + d.soloMs * d.w.outputTokens <= settings.deferDeadlineMs) {
         queue.push(d.w);
         triage.servesDeferred = true;
       } else reject.push(d.w.id);
     }
   }
-  for (const d of deferred) if (!reject.includes(d.w.id) && !queue.includes(d.w)) triage.deferred.push(d.w.id);
+  for (const d of deferred) if (!settled.has(d.w.id)) triage.deferred.push(d.w.id);
   const holdNext = stepsToNextFinish(input.running);
   if (base.paused.length > 0 || input.paused.length > 0) return none({ action: 'none', reason: 'requests are paused: they come back first', interruptionCost: 0, holdCost: 0, holdSteps: 0, held: 0 }, 0);
   if (input.freeSeqs <= 0 || queue.length === 0) return none(null, queue.length + deferred.length > 0 ? holdNext : 0);

@@ -58,6 +58,16 @@ function threshold(rec: RequestRecord, spec: SloSpec, m: SloMetric): number | un
   return v ?? sloValue(spec, m);
 }
 
+/** The SLOs a run scores: those of the spec (--slo), and any a request carries itself. */
+export function scoredSloMetrics(spec: SloSpec, requests: Iterable<{ slo?: SloSpec }>): Set<SloMetric> {
+  const scored = new Set<SloMetric>(SLO_METRICS.filter((m) => sloValue(spec, m) !== undefined));
+  for (const r of requests) {
+    if (scored.size === SLO_METRICS.length) break;
+    if (r.slo !== undefined) for (const m of SLO_METRICS) if (sloValue(r.slo, m) !== undefined) scored.add(m);
+  }
+  return scored;
+}
+
 /**
  * SLO attainment over ALL issued requests (failures count as misses; the denominator is named),
  * unlike vLLM's goodput, which drops failures. A request meets the TBT SLO when none of its
@@ -66,9 +76,7 @@ function threshold(rec: RequestRecord, spec: SloSpec, m: SloMetric): number | un
  * A request without a threshold for a metric (no --slo value and none in the trace) meets it.
  */
 export function computeSlo(records: readonly RequestRecord[], spec: SloSpec, deposit: boolean, durationS: number): SloOutcome {
-  const active = new Set<SloMetric>();
-  for (const m of SLO_METRICS) if (sloValue(spec, m) !== undefined) active.add(m);
-  for (const r of records) for (const m of SLO_METRICS) if (!active.has(m) && threshold(r, spec, m) !== undefined) active.add(m);
+  const active = scoredSloMetrics(spec, records);
   if (active.size === 0) return { attainment: null, tokenGoodput: null };
 
   const met: Record<SloMetric | 'all', number> = { ttft: 0, tpot: 0, tbt: 0, e2el: 0, all: 0 };

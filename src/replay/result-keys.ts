@@ -9,8 +9,8 @@ export interface ResultShape {
   percentiles: readonly number[];
   /** --slo's global thresholds. */
   slo: SloSpec;
-  /** The SLOs some request of the trace carries itself. */
-  traceSlos: ReadonlySet<SloMetric>;
+  /** The SLOs the run scores: --slo's and the trace's own (scoredSloMetrics). */
+  scored: ReadonlySet<SloMetric>;
   deposit: boolean;
   goodput: boolean;
   /** --max-concurrency given: vLLM's client-queue keys. */
@@ -48,7 +48,7 @@ export function runResultKeys(s: ResultShape): ResultKey[] {
   add(['orbitflow_completed', 'orbitflow_failed', ...within('output_tokens_counted_by', OUTPUT_TOKEN_COUNTS), 'issued', 'error_rate']);
   add(sloKeys(s).filter((k) => k.computed).map((k) => k.key));
   add(sloKeys(s).filter((k) => !k.computed).map((k) => k.key), GIVE_SLO);
-  add(['token_goodput'], scored(s).size > 0 ? undefined : GIVE_SLO);
+  add(['token_goodput'], s.scored.size > 0 ? undefined : GIVE_SLO);
   add(within('tbt_ms', distributionKeys(s.percentiles)));
   add(within('latency_samples', [...LATENCY_METRICS, 'tbt', 'ttft_content']));
   add(['chunk_token_ratio']);
@@ -58,14 +58,9 @@ export function runResultKeys(s: ResultShape): ResultKey[] {
   return keys;
 }
 
-/** The SLOs scored: those of --slo, and any a request of the trace carries. */
-function scored(s: ResultShape): Set<SloMetric> {
-  return new Set([...SLO_METRICS.filter((m) => sloValue(s.slo, m) !== undefined), ...s.traceSlos]);
-}
-
 /** slo_attainment's keys: with no SLO at all the section is null, and every key in it is uncomputed. */
 function sloKeys(s: ResultShape): Array<{ key: string; computed: boolean }> {
-  const slos = scored(s);
+  const slos = s.scored;
   const any = slos.size > 0;
   const out: Array<{ key: string; computed: boolean }> = [];
   const add = (key: string, computed: boolean): number => out.push({ key: `slo_attainment.${key}`, computed: any && computed });

@@ -7,7 +7,7 @@ import { promptText, promptTokenIds, PROMPT_TOKEN_MAX, PROMPT_TOKEN_MIN } from '
 import { buildRequestBody } from '../../src/replay/request-body.js';
 import { buildRunResult, type RunMetadata } from '../../src/replay/run-result.js';
 import { runResultKeys } from '../../src/replay/result-keys.js';
-import type { SloMetric, SloSpec } from '../../src/replay/metrics-slo.js';
+import { scoredSloMetrics, type SloMetric, type SloSpec } from '../../src/replay/metrics-slo.js';
 import { failedRecord, okRecord, traceRequest } from './records.js';
 
 const usage = (fn: () => unknown, re: RegExp): void => {
@@ -25,7 +25,9 @@ interface Shape {
 
 /** The registry's keys for a run of these options. */
 function keys(o: Shape = {}) {
-  return runResultKeys({ percentiles: o.percentiles ?? [50, 99], slo: o.slo ?? {}, traceSlos: new Set(o.traceSlos ?? []), deposit: o.deposit ?? false, goodput: o.goodput ?? false, capped: o.capped ?? false });
+  const slo = o.slo ?? {};
+  const scored = scoredSloMetrics(slo, (o.traceSlos ?? []).map((m) => ({ slo: { [`${m}Ms`]: 50 } })));
+  return runResultKeys({ percentiles: o.percentiles ?? [50, 99], slo, scored, deposit: o.deposit ?? false, goodput: o.goodput ?? false, capped: o.capped ?? false });
 }
 
 /** A real result of a run of these options: three requests, one failed, per-request SLOs where asked. */
